@@ -1,0 +1,92 @@
+"""HTTP layer: the smorest Api, every blueprint in this package, one commit per request."""
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+import uuid
+
+from flask import Blueprint as FlaskBlueprint
+from flask import g, request, send_from_directory
+from flask_smorest import Api as SmorestApi
+
+from backend.api.common import ErrorSchema
+from backend.api.errors import handle_http, register_error_handlers
+from backend.extensions import db
+
+
+class Api(SmorestApi):
+    """smorest's Api with the contract's error shape in handlers and in the spec."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        return handle_http(error)
+
+
+def _transactional(view):
+    """Commit when the handler succeeded, roll back otherwise (services only flush)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            rv = view(*args, **kwargs)
+            status = getattr(rv, "status_code", None)
+            if status is None and isinstance(rv, tuple) and len(rv) > 1 and isinstance(rv[1], int):
+                status = rv[1]
+            if status is None or status < 400:
+                db.session.commit()
+            else:
+                db.session.rollback()
+            return rv
+        except BaseException:
+            db.session.rollback()
+            raise
+
+    return wrapper
+
+
+def register_api(app) -> None:
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "security": [{"bearerAuth": []}],
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "servers": [{"url": "/"}],
+    })
+    api = Api(app)
+    app.extensions["smorest_api"] = api
+    register_error_handlers(app)
+
+    import backend.api as pkg
+
+    names = []
+    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"backend.api.{mod.name}")
+        if hasattr(module, "blp"):
+            api.register_blueprint(module.blp)
+            names.append(module.blp.name)
+        if hasattr(module, "bp") and isinstance(module.bp, FlaskBlueprint):
+            app.register_blueprint(module.bp)
+            names.append(module.bp.name)
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint.split(".")[0] in names:
+            app.view_functions[endpoint] = _transactional(view)
+
+    from swagger_ui_bundle import swagger_ui_path
+
+    @app.get("/api/v1/docs-static/<path:filename>")
+    def swagger_static(filename):
+        return send_from_directory(str(swagger_ui_path), filename)
+
+    @app.before_request
+    def _request_id():
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+
+    @app.after_request
+    def _echo_request_id(resp):
+        resp.headers["X-Request-Id"] = g.get("request_id", "")
+        return resp
+
+    @app.teardown_appcontext
+    def _cleanup(exc):
+        if exc is not None:
+            db.session.rollback()

@@ -1,0 +1,169 @@
+"""Streets, communities, grids and units."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+
+from backend.api.common import current_user
+from backend.auth import policy
+from backend.orgs import services
+from backend.orgs.models import Community, Grid, Street, Unit
+
+blp = Blueprint("orgs", __name__, url_prefix="/api/v1", description="组织：街道、社区、网格、单位")
+
+Name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+
+
+class SearchArgs(ma.Schema):
+    q = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
+    street_id = ma.fields.Integer(load_default=None)
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 100))
+
+
+class CommunitySchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    street_id = ma.fields.Integer()
+    street = ma.fields.Function(lambda c: c.street.name if hasattr(c, "street") and c.street else None)
+    district = ma.fields.String()
+
+
+class CreateCommunity(ma.Schema):
+    name = Name
+    street = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    street_id = ma.fields.Integer()
+    district = ma.fields.String(load_default="", validate=ma.validate.Length(max=100))
+
+    @ma.validates_schema
+    def _one_street(self, data, **kw):
+        if not data.get("street") and data.get("street_id") is None:
+            raise ma.ValidationError("请填写所属街道", "street")
+
+
+class GridSchema(ma.Schema):
+    id = ma.fields.Integer()
+    community_id = ma.fields.Integer()
+    name = ma.fields.String()
+
+
+class CreateGrid(ma.Schema):
+    name = Name
+
+
+class UnitSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    street_id = ma.fields.Integer(allow_none=True)
+
+
+class CreateUnit(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    kind = ma.fields.String(load_default="", validate=ma.validate.Length(max=50))
+    street_id = ma.fields.Integer(load_default=None)
+
+
+class StreetSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    district = ma.fields.String()
+
+
+def _items(schema):
+    return type(schema.__name__ + "List", (ma.Schema,), {
+        "items": ma.fields.List(ma.fields.Nested(schema)),
+        "next_cursor": ma.fields.String(allow_none=True),
+    })
+
+
+@blp.get("/streets")
+@blp.response(200, _items(StreetSchema))
+def list_streets():
+    """All streets."""
+    current_user()
+    return {"items": services.search(Street, None, 100), "next_cursor": None}
+
+
+@blp.get("/communities")
+@blp.arguments(SearchArgs, location="query")
+@blp.response(200, _items(CommunitySchema))
+def list_communities(args):
+    """Search communities by name (anyone logged in)."""
+    current_user()
+    return {"items": services.search(Community, args["q"], args["limit"], street_id=args["street_id"]), "next_cursor": None}
+
+
+@blp.post("/communities")
+@blp.arguments(CreateCommunity)
+@blp.response(201, CommunitySchema)
+def create_community(args):
+    """Create a community (admin, street_admin)."""
+    user = current_user()
+    policy.require_org_creator(user)
+    if not policy.is_admin(user):
+        streets = policy.scopes(user, "street_admin", "street_id")
+        if args.get("street_id") is None:
+            args["street_id"] = min(streets) if not args.get("street") else None
+        if args.get("street_id") is not None and args["street_id"] not in streets:
+            from backend.errors import Forbidden
+
+            raise Forbidden("只能在本街道下创建社区")
+    c = services.create_community(**args)
+    if not policy.is_admin(user) and c.street_id not in policy.scopes(user, "street_admin", "street_id"):
+        from backend.errors import Forbidden
+
+        raise Forbidden("只能在本街道下创建社区")
+    return c
+
+
+@blp.get("/communities/<int:community_id>")
+@blp.response(200, CommunitySchema)
+def get_community(community_id):
+    """One community."""
+    current_user()
+    return policy.community(community_id)
+
+
+@blp.get("/communities/<int:community_id>/grids")
+@blp.response(200, _items(GridSchema))
+def list_grids(community_id):
+    """The community's grids."""
+    current_user()
+    policy.community(community_id)
+    return {"items": services.search(Grid, None, 100, community_id=community_id), "next_cursor": None}
+
+
+@blp.post("/communities/<int:community_id>/grids")
+@blp.arguments(CreateGrid)
+@blp.response(201, GridSchema)
+def create_grid(args, community_id):
+    """Add a grid (staff of the community)."""
+    policy.require_staff(current_user(), community_id)
+    return services.create_grid(community_id, args["name"])
+
+
+@blp.get("/units")
+@blp.arguments(SearchArgs, location="query")
+@blp.response(200, _items(UnitSchema))
+def list_units(args):
+    """Search employer units by name (anyone logged in)."""
+    current_user()
+    return {"items": services.search(Unit, args["q"], args["limit"], street_id=args["street_id"]), "next_cursor": None}
+
+
+@blp.post("/units")
+@blp.arguments(CreateUnit)
+@blp.response(201, UnitSchema)
+def create_unit(args):
+    """Register an employer unit (admin, street_admin)."""
+    user = current_user()
+    policy.require_org_creator(user)
+    if not policy.is_admin(user):
+        streets = policy.scopes(user, "street_admin", "street_id")
+        if args["street_id"] is None:
+            args["street_id"] = min(streets)
+        elif args["street_id"] not in streets:
+            from backend.errors import Forbidden
+
+            raise Forbidden("只能在本街道下登记单位")
+    return services.create_unit(**args)

@@ -1,0 +1,109 @@
+"""Login and role grants."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from backend.auth import policy, tokens
+from backend.auth.models import ROLE_SCOPE, ROLES, RoleGrant, User
+from backend.db import utcnow
+from backend.errors import Forbidden, NotFound, ValidationFailed
+from backend.extensions import db
+from backend.orgs.models import Community, Street, Unit
+from backend.wechat.client import code_to_session
+
+
+def login(client, code: str, *, secret: str, ttl: int) -> tuple[User, str, object]:
+    """Exchange a wx.login code for our own token; the first login creates the user."""
+    data = code_to_session(client, code)
+    openid = data["openid"]
+    user = db.session.scalar(select(User).where(User.openid == openid))
+    if user is None:
+        user = User(openid=openid, nickname=f"微信用户{openid[-4:]}")
+        db.session.add(user)
+    user.session_key = data.get("session_key")  # kept server-side only
+    user.last_login_at = utcnow()
+    db.session.flush()
+    token, expires_at = tokens.issue(secret, ttl, user.id, user.token_version)
+    return user, token, expires_at
+
+
+def roles_of(user: User) -> list[dict]:
+    """The contract's role list: resident for everyone, then every live grant."""
+    out = [{"role": "resident"}]
+    out += [g.as_dict() for g in sorted(user.roles, key=lambda g: g.id) if g.role != "resident"]
+    return out
+
+
+def _check_scope(role: str, scope: dict) -> dict:
+    if role not in ROLES:
+        raise ValidationFailed(details={"role": ["未知角色"]})
+    column = ROLE_SCOPE[role]
+    clean = {k: v for k, v in scope.items() if v is not None}
+    if column is None:
+        if clean:
+            raise ValidationFailed(details={"role": ["该角色不需要范围"]})
+        return {}
+    if set(clean) != {column}:
+        raise ValidationFailed(details={column: [f"该角色需要且只需要 {column}"]})
+    model = {"community_id": Community, "unit_id": Unit, "street_id": Street}[column]
+    if db.session.get(model, clean[column]) is None:
+        raise ValidationFailed(details={column: ["对象不存在"]})
+    return clean
+
+
+def may_grant(actor: User, role: str, scope: dict) -> bool:
+    """admin: anything; street_admin: staff/unit_admin/street_admin inside the street;
+    staff: staff of its own community."""
+    if policy.is_admin(actor):
+        return True
+    streets = policy.scopes(actor, "street_admin", "street_id")
+    if streets and role in ("staff", "member") and "community_id" in scope:
+        return db.session.get(Community, scope["community_id"]).street_id in streets
+    if streets and role == "unit_admin":
+        return db.session.get(Unit, scope["unit_id"]).street_id in streets
+    if streets and role == "street_admin":
+        return scope["street_id"] in streets
+    if role == "staff" and policy.has_role(actor, "staff", community_id=scope.get("community_id")):
+        return True
+    return False
+
+
+def grant_role(actor: User | None, user_id: int, role: str, **scope) -> RoleGrant:
+    """Grant a scoped role (idempotent: an identical live grant is returned as it is).
+    actor None means the CLI (an operator on the server)."""
+    scope = _check_scope(role, scope)
+    user = db.session.get(User, user_id)
+    if user is None or user.closed_at is not None:
+        raise NotFound("用户不存在")
+    if actor is not None and not may_grant(actor, role, scope):
+        raise Forbidden("无权授予该角色")
+    existing = db.session.scalar(
+        select(RoleGrant).where(
+            RoleGrant.user_id == user_id, RoleGrant.role == role, RoleGrant.revoked_at.is_(None),
+            *[getattr(RoleGrant, c) == scope.get(c) if scope.get(c) is not None else getattr(RoleGrant, c).is_(None)
+              for c in ("community_id", "unit_id", "street_id")],
+        )
+    )
+    if existing:
+        return existing
+    grant = RoleGrant(user_id=user_id, role=role, granted_by_id=actor.id if actor else None, **scope)
+    db.session.add(grant)
+    db.session.flush()
+    db.session.expire(user, ["roles"])
+    return grant
+
+
+def revoke_role(user_id: int, role: str, **scope) -> int:
+    """Revoke live grants matching role and scope; history is kept. Returns how many."""
+    q = select(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role, RoleGrant.revoked_at.is_(None))
+    for k, v in scope.items():
+        q = q.where(getattr(RoleGrant, k) == v)
+    n = 0
+    for g in db.session.scalars(q):
+        g.revoked_at = utcnow()
+        n += 1
+    db.session.flush()
+    user = db.session.get(User, user_id)
+    if user is not None:
+        db.session.expire(user, ["roles"])
+    return n

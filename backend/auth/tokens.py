@@ -1,0 +1,29 @@
+"""Signed, expiring bearer tokens (itsdangerous), valid on every app process."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from backend.errors import AuthRequired
+
+
+def _serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="auth-token")
+
+
+def issue(secret: str, ttl: int, user_id: int, version: int) -> tuple[str, datetime]:
+    """A token for user_id and the moment it expires."""
+    token = _serializer(secret).dumps({"uid": user_id, "v": version})
+    return token, datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=ttl)
+
+
+def read(secret: str, ttl: int, token: str) -> tuple[int, int]:
+    """(user_id, token_version) or AuthRequired for a bad, tampered or expired token."""
+    try:
+        data = _serializer(secret).loads(token, max_age=ttl)
+    except SignatureExpired:
+        raise AuthRequired("登录已过期，请重新登录", details={"reason": "expired"})
+    except BadSignature:
+        raise AuthRequired("登录凭证无效", details={"reason": "invalid"})
+    return int(data["uid"]), int(data.get("v", 0))

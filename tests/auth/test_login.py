@@ -1,0 +1,118 @@
+"""Login through wechatpy against the fake platform, tokens, and the error mapping."""
+import time_machine
+from datetime import datetime, timedelta, timezone
+
+
+def test_login_creates_user_and_returns_token(client, wechat):
+    resp = client.post("/api/v1/auth/login", json={"code": "alice"})
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["token"] and body["expires_at"]
+    assert body["user"]["roles"] == [{"role": "resident"}]
+    assert "session_key" not in resp.get_data(as_text=True)
+    calls = wechat.calls("/sns/jscode2session")
+    assert calls and calls[-1]["args"]["js_code"] == "alice"
+    again = client.post("/api/v1/auth/login", json={"code": "alice"}).get_json()
+    assert again["user"]["id"] == body["user"]["id"]
+
+
+def test_session_key_kept_server_side(client):
+    from backend.auth.models import User
+    from backend.extensions import db
+
+    client.post("/api/v1/auth/login", json={"code": "bob"})
+    user = db.session.query(User).filter_by(openid="mock-bob").one()
+    assert user.session_key
+
+
+def test_me_requires_token(client):
+    resp = client.get("/api/v1/me")
+    assert resp.status_code == 401
+    assert resp.get_json()["error"]["code"] == "AUTH_REQUIRED"
+
+
+def test_me_shows_roles(client, city, login):
+    me = client.get("/api/v1/me", headers=login("staff1")).get_json()
+    assert {"role": "staff", "community_id": city.c1.id} in me["roles"]
+
+
+def test_malformed_code_is_wechat_code_invalid(client):
+    resp = client.post("/api/v1/auth/login", json={"code": "bad code!"})
+    assert resp.status_code == 401
+    assert resp.get_json()["error"]["code"] == "WECHAT_CODE_INVALID"
+
+
+def test_used_code_40163(client):
+    resp = client.post("/api/v1/auth/login", json={"code": "used-xyz"})
+    assert resp.status_code == 401
+    assert resp.get_json()["error"]["code"] == "WECHAT_CODE_INVALID"
+
+
+def test_rate_limited_45011(client, wechat):
+    wechat.fail("/sns/jscode2session", 45011)
+    resp = client.post("/api/v1/auth/login", json={"code": "carol"})
+    assert resp.status_code == 429
+    assert resp.get_json()["error"]["code"] == "WECHAT_RATE_LIMITED"
+
+
+def test_code_used_over_100_times_a_minute(client):
+    for _ in range(100):
+        assert client.post("/api/v1/auth/login", json={"code": "hot"}).status_code == 200
+    resp = client.post("/api/v1/auth/login", json={"code": "hot"})
+    assert resp.get_json()["error"]["code"] == "WECHAT_RATE_LIMITED"
+
+
+def test_system_busy_is_unavailable(client, wechat):
+    wechat.fail("/sns/jscode2session", -1)
+    resp = client.post("/api/v1/auth/login", json={"code": "dave"})
+    assert resp.status_code == 503
+    assert resp.get_json()["error"]["code"] == "WECHAT_UNAVAILABLE"
+
+
+def test_network_error_is_unavailable(app, client):
+    from backend.wechat import client_for
+
+    wx = client_for(app)
+    old = wx.base
+    try:
+        wx.base = "http://127.0.0.1:9/"
+        wx.API_BASE_URL = wx.base + "cgi-bin/"
+        wx.wxa.API_BASE_URL = wx.base
+        app.extensions["redis"].flushdb()
+        resp = client.post("/api/v1/auth/login", json={"code": "erin"})
+        assert resp.status_code == 503
+        assert resp.get_json()["error"]["code"] == "WECHAT_UNAVAILABLE"
+    finally:
+        wx.base = old
+        wx.API_BASE_URL = old + "cgi-bin/"
+        wx.wxa.API_BASE_URL = old
+
+
+def test_access_token_shared_through_redis(app, client, wechat):
+    for code in ("p1", "p2", "p3"):
+        client.post("/api/v1/auth/login", json={"code": code})
+    assert len(wechat.calls("/cgi-bin/token")) == 1
+    assert any(k.startswith(b"wechatpy:") for k in app.extensions["redis"].keys())
+
+
+def test_expired_token_is_rejected(client, login):
+    headers = login("frank")
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=8)):
+        resp = client.get("/api/v1/me", headers=headers)
+    assert resp.status_code == 401
+    assert resp.get_json()["error"]["details"]["reason"] == "expired"
+
+
+def test_tampered_token_is_rejected(client, login):
+    headers = login("gina")
+    token = headers["Authorization"][7:]
+    flipped = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    resp = client.get("/api/v1/me", headers={"Authorization": "Bearer " + flipped})
+    assert resp.status_code == 401
+
+
+def test_token_from_another_secret_is_rejected(client):
+    from backend.auth import tokens
+
+    forged, _ = tokens.issue("not-our-secret", 3600, 1, 0)
+    assert client.get("/api/v1/me", headers={"Authorization": "Bearer " + forged}).status_code == 401
