@@ -80,6 +80,9 @@ def register_api(app) -> None:
     @app.before_request
     def _request_id():
         g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        from backend.audit.services import request_meta
+
+        request_meta.set({"request_id": g.request_id, "ip": request.remote_addr})
 
     @app.after_request
     def _echo_request_id(resp):

@@ -1,0 +1,43 @@
+"""audit.record(): one row per changing action, in the caller's transaction.
+
+The request layer sets the request id and IP in a contextvar, so services stay free of Flask."""
+from __future__ import annotations
+
+import contextvars
+from datetime import date, datetime
+
+from backend.audit.models import AuditLog
+from backend.extensions import db
+
+request_meta: contextvars.ContextVar[dict] = contextvars.ContextVar("audit_request_meta", default={})
+
+
+def _jsonable(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def record(actor_id: int | None, action: str, object_type: str, object_id: int | None, *,
+           before: dict | None = None, after: dict | None = None,
+           community_id: int | None = None, street_id: int | None = None) -> AuditLog:
+    """Write an audit row for an action (e.g. "report.approve") on an object."""
+    if community_id is not None and street_id is None:
+        from backend.orgs.models import Community
+
+        c = db.session.get(Community, community_id)
+        street_id = c.street_id if c else None
+    meta = request_meta.get()
+    row = AuditLog(
+        actor_id=actor_id, action=action, object_type=object_type, object_id=object_id,
+        community_id=community_id, street_id=street_id,
+        changes={"before": _jsonable(before or {}), "after": _jsonable(after or {})},
+        request_id=meta.get("request_id"), ip=meta.get("ip"),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
