@@ -21,8 +21,7 @@ from backend import create_app  # noqa: E402
 from backend.config import TestConfig  # noqa: E402
 from backend.extensions import db  # noqa: E402
 
-ON_PG = bool(os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"))
-needs_pg = pytest.mark.skipif(not ON_PG, reason="needs PostgreSQL (set TEST_DATABASE_URL)")
+from tests.helpers import ON_PG  # noqa: E402
 
 
 def _load_platform():
