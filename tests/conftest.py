@@ -96,8 +96,14 @@ def _truncate():
     if ON_PG:
         db.session.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
     else:
+        # append-only triggers would refuse the clean-up: lift them for the DELETEs only
+        triggers = db.session.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+        for name, _ in triggers:
+            db.session.execute(text(f'DROP TRIGGER "{name}"'))
         for n in reversed(names):
             db.session.execute(text(f'DELETE FROM "{n}"'))
+        for _, sql in triggers:
+            db.session.execute(text(sql))
         db.session.execute(text("DELETE FROM sqlite_sequence")) if db.session.execute(
             text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() else None
     db.session.commit()

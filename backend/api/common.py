@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
-from flask import current_app, g, request
+from flask import current_app, request
 from sqlalchemy import Select
 
 from backend.auth import tokens
@@ -20,8 +20,9 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 def current_user() -> User:
     """The caller, from the bearer token; AuthRequired when missing, bad, expired or closed."""
-    if "user" in g:
-        return g.user
+    cached = request.environ.get("dangjian.user")  # per request, not per app context
+    if cached is not None:
+        return cached
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not header[7:].strip():
         raise AuthRequired()
@@ -31,7 +32,7 @@ def current_user() -> User:
     user = db.session.get(User, uid)
     if user is None or user.closed_at is not None or user.token_version != version:
         raise AuthRequired("登录凭证已失效，请重新登录")
-    g.user = user
+    request.environ["dangjian.user"] = user
     return user
 
 

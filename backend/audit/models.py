@@ -28,3 +28,12 @@ class AuditLog(Base):
         Index("ix_audit_action", "action", "id"),
         Index("ix_audit_street", "street_id", "id"),
     )
+
+
+from sqlalchemy import event  # noqa: E402
+
+
+@event.listens_for(AuditLog, "before_update")
+@event.listens_for(AuditLog, "before_delete")
+def _append_only(mapper, connection, target):
+    raise RuntimeError("audit_log is append-only")

@@ -41,3 +41,21 @@ def record(actor_id: int | None, action: str, object_type: str, object_id: int |
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def search(*, street_ids: set[int] | None, actor_id=None, action=None, object_type=None, object_id=None,
+           since=None, until=None):
+    """A query over audit rows; street_ids None means everything (admin)."""
+    from sqlalchemy import select
+
+    q = select(AuditLog)
+    if street_ids is not None:
+        q = q.where(AuditLog.street_id.in_(street_ids or {-1}))
+    for column, value in (("actor_id", actor_id), ("action", action), ("object_type", object_type), ("object_id", object_id)):
+        if value is not None:
+            q = q.where(getattr(AuditLog, column) == value)
+    if since is not None:
+        q = q.where(AuditLog.at >= since)
+    if until is not None:
+        q = q.where(AuditLog.at < until)
+    return q

@@ -1,0 +1,91 @@
+"""The audit log: written by staff actions, append-only, filtered and scoped."""
+import pytest
+from sqlalchemy import text
+
+from backend.audit import services as audit
+from backend.audit.models import AuditLog
+from backend.extensions import db
+from tests.helpers import error_code
+
+
+def _row(city, community, action="task.create", actor=None):
+    row = audit.record((actor or city.staff1).id, action, "task", 1, before={}, after={"title": "x"},
+                       community_id=community.id)
+    db.session.commit()
+    return row
+
+
+def test_record_sets_street_from_community(city):
+    row = _row(city, city.c1)
+    assert row.street_id == city.street.id
+    assert row.changes == {"before": {}, "after": {"title": "x"}}
+
+
+def test_role_grant_via_api_is_listed_with_request_id(client, city, login):
+    h = login("admin")
+    _row(city, city.c1, "report.approve")
+    resp = client.get("/api/v1/admin/audit?action=report.approve", headers={**h, "X-Request-Id": "abc"})
+    assert resp.status_code == 200
+    items = resp.get_json()["items"]
+    assert [i["action"] for i in items] == ["report.approve"]
+
+
+def test_street_admin_sees_only_own_street(client, city, login):
+    _row(city, city.c1)
+    _row(city, city.c3, actor=city.staff3)
+    items = client.get("/api/v1/admin/audit", headers=login("streetadm")).get_json()["items"]
+    assert {i["community_id"] for i in items} == {city.c1.id}
+    all_items = client.get("/api/v1/admin/audit", headers=login("admin")).get_json()["items"]
+    assert {i["community_id"] for i in all_items} == {city.c1.id, city.c3.id}
+
+
+def test_staff_cannot_read_audit(client, city, login):
+    resp = client.get("/api/v1/admin/audit", headers=login("staff1"))
+    assert resp.status_code == 403 and error_code(resp) == "FORBIDDEN"
+
+
+def test_cursor_paging(client, city, login):
+    for i in range(5):
+        _row(city, city.c1, f"a{i}")
+    h = login("admin")
+    first = client.get("/api/v1/admin/audit?limit=2", headers=h).get_json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    seen = [i["id"] for i in first["items"]]
+    cursor = first["next_cursor"]
+    while cursor:
+        page = client.get(f"/api/v1/admin/audit?limit=2&cursor={cursor}", headers=h).get_json()
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+    assert seen == sorted(seen, reverse=True) and len(seen) == 5
+
+
+def test_filters_by_actor_and_time(client, city, login):
+    _row(city, city.c1)
+    _row(city, city.c3, actor=city.staff3)
+    h = login("admin")
+    items = client.get(f"/api/v1/admin/audit?actor_id={city.staff3.id}", headers=h).get_json()["items"]
+    assert [i["actor_id"] for i in items] == [city.staff3.id]
+    none = client.get("/api/v1/admin/audit?since=2999-01-01T00:00:00%2B08:00", headers=h).get_json()["items"]
+    assert none == []
+
+
+def test_orm_refuses_update_and_delete(city):
+    row = _row(city, city.c1)
+    row.action = "changed"
+    with pytest.raises(RuntimeError):
+        db.session.flush()
+    db.session.rollback()
+    with pytest.raises(RuntimeError):
+        db.session.delete(db.session.get(AuditLog, row.id))
+        db.session.flush()
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("sql", ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"])
+def test_database_refuses_update_and_delete(city, sql):
+    _row(city, city.c1)
+    with pytest.raises(Exception) as exc:
+        db.session.execute(text(sql))
+    assert "append-only" in str(exc.value)
+    db.session.rollback()
+    assert db.session.query(AuditLog).count() == 1
