@@ -10,7 +10,7 @@ from flask import Blueprint as FlaskBlueprint
 from flask import g, request, send_from_directory
 from flask_smorest import Api as SmorestApi
 
-from backend.api.common import ErrorSchema
+from backend.api.common import ErrorSchema, current_user
 from backend.api.errors import handle_http, register_error_handlers
 from backend.extensions import db
 
@@ -83,6 +83,19 @@ def register_api(app) -> None:
         from backend.audit.services import request_meta
 
         request_meta.set({"request_id": g.request_id, "ip": request.remote_addr})
+
+    @app.before_request
+    def _require_login():
+        """Every /api/ call needs a valid token, checked before its body is parsed."""
+        if not request.path.startswith("/api/") or request.method == "OPTIONS":
+            return
+        endpoint = request.endpoint or ""
+        if endpoint.startswith("api-docs.") or endpoint == "swagger_static":
+            return
+        view = app.view_functions.get(endpoint)
+        if view is None or getattr(view, "is_public", False):
+            return  # unknown paths answer 404/405 as they are
+        current_user()
 
     @app.after_request
     def _echo_request_id(resp):

@@ -5,7 +5,7 @@ import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
-from backend.api.common import LocalDateTime, current_user
+from backend.api.common import LocalDateTime, current_user, public
 from backend.auth import services
 from backend.wechat import client_for
 
@@ -53,6 +53,7 @@ def _reports_of(user) -> list[dict]:
     return reports_for_user(user)
 
 
+@public
 @blp.post("/auth/login")
 @blp.arguments(LoginArgs)
 @blp.response(200, LoginResult)

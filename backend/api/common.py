@@ -36,6 +36,12 @@ def current_user() -> User:
     return user
 
 
+def public(view):
+    """Mark an endpoint as needing no login (login itself, certificate checks)."""
+    view.is_public = True
+    return view
+
+
 class LocalDateTime(ma.fields.DateTime):
     """ISO 8601 with the Asia/Shanghai offset on output; naive input is read as Asia/Shanghai."""
 
