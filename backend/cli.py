@@ -59,3 +59,5 @@ def register_cli(app) -> None:  # noqa: C901  (one place for all commands)
         from backend.jobs.worker import run_cron
 
         run_cron(current_app._get_current_object())
+
+    from backend.reports.cli import register as register_reports_cli; register_reports_cli(app)  # noqa: E702

@@ -1,0 +1,66 @@
+"""Concurrent filings: the partial unique indexes keep one pending report per person on PostgreSQL."""
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+
+from backend.errors import DomainError
+from backend.extensions import db
+from backend.reports import services, units
+from backend.reports.models import MemberReport, UnitReport
+from tests.helpers import needs_pg
+
+
+def race(app, n, action):
+    barrier = threading.Barrier(n)
+    outcomes = []
+
+    def run(i):
+        with app.app_context():
+            barrier.wait()
+            try:
+                action(i)
+                db.session.commit()
+                outcomes.append("ok")
+            except DomainError as exc:
+                db.session.rollback()
+                outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(outcomes)
+
+
+@needs_pg
+def test_concurrent_member_filings_leave_one_pending(app, city):
+    uid, communities, unit_id = city.resident.id, [city.c1.id, city.c2.id], city.u1.id
+    db.session.commit()
+
+    def file(i):
+        from backend.auth.models import User
+
+        services.file_member_report(db.session.get(User, uid), community_id=communities[i % 2], unit_id=unit_id,
+                                    name="并发", phone="13800000009")
+
+    outcomes = race(app, 8, file)
+    assert outcomes == ["ALREADY_REPORTED"] * 7 + ["ok"]
+    assert db.session.scalar(select(func.count(MemberReport.id))) == 1
+
+
+@needs_pg
+def test_concurrent_unit_filings_leave_one_live(app, city):
+    uid, unit_id, community_id = city.unit1.id, city.u1.id, city.c1.id
+    db.session.commit()
+
+    def file(i):
+        from backend.auth.models import User
+
+        units.file_unit_report(db.session.get(User, uid), unit_id=unit_id, community_id=community_id)
+
+    outcomes = race(app, 8, file)
+    assert outcomes == ["ALREADY_REPORTED"] * 7 + ["ok"]
+    assert db.session.scalar(select(func.count(UnitReport.id))) == 1
