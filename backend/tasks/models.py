@@ -51,6 +51,7 @@ class TaskClaim(Base):
     status: Mapped[str] = mapped_column(String(20), default=CLAIM_ACTIVE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column()  # the task_reminder went out (once per claim)
     __table_args__ = (
         Index("ix_task_claims_task", "task_id", "status"),
         Index(

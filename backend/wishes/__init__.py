@@ -1,0 +1,1 @@
+"""微心愿: residents' small wishes, approved by staff and fulfilled by party members."""

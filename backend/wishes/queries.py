@@ -1,0 +1,68 @@
+"""Reading wishes: who may see which, lists and history."""
+from __future__ import annotations
+
+from sqlalchemy import Select, or_, select
+
+from backend.auth import policy
+from backend.auth.models import User
+from backend.errors import Forbidden, NotFound
+from backend.extensions import db
+from backend.wishes.models import APPROVED, CLAIMED, DONE, RATED, Wish, WishEvent
+
+PUBLIC = (APPROVED, CLAIMED, DONE, RATED)  # what every logged-in user may see
+
+
+def is_reader(user: User, community_id: int) -> bool:
+    """Staff of the community, its street_admin, or admin: see every wish there."""
+    try:
+        policy.require_community_reader(user, community_id)
+    except Forbidden:
+        return False
+    return True
+
+
+def get_wish(actor: User, wish_id: int) -> Wish:
+    """One wish, if the actor may see it (public states, own, claimed, or staff)."""
+    wish = db.session.get(Wish, wish_id)
+    if wish is None:
+        raise NotFound("心愿不存在")
+    if wish.status in PUBLIC or actor.id in (wish.user_id, wish.claimer_id) or is_reader(actor, wish.community_id):
+        return wish
+    raise Forbidden("无权查看该心愿")
+
+
+def community_wishes(actor: User, community_id: int, status: str | None = None, mine: bool = False) -> Select:
+    """A community's wishes: approved and later for everyone, all for its staff, plus the actor's own."""
+    policy.community(community_id)
+    q = select(Wish).where(Wish.community_id == community_id)
+    if mine:
+        q = q.where(or_(Wish.user_id == actor.id, Wish.claimer_id == actor.id))
+    elif not is_reader(actor, community_id):
+        q = q.where(or_(Wish.status.in_(PUBLIC), Wish.user_id == actor.id, Wish.claimer_id == actor.id))
+    if status:
+        q = q.where(Wish.status == status)
+    return q
+
+
+def events_of(wish_id: int) -> list[WishEvent]:
+    """The wish's history, oldest first."""
+    return list(db.session.scalars(select(WishEvent).where(WishEvent.wish_id == wish_id).order_by(WishEvent.id)))
+
+
+def names_of(user_ids) -> dict[int, str]:
+    """Display names (real name or nickname) by user id; never phones."""
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    return {u.id: u.name or u.nickname for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def with_names(wishes: list[Wish], events: bool = False) -> list[Wish]:
+    """Set resident_name / claimer_name (and the history when asked) on each wish for output."""
+    names = names_of([w.user_id for w in wishes] + [w.claimer_id for w in wishes])
+    for w in wishes:
+        w.resident_name = names.get(w.user_id)
+        w.claimer_name = names.get(w.claimer_id)
+        if events:
+            w.events = events_of(w.id)
+    return wishes
