@@ -1,17 +1,21 @@
 """Background work: RQ queues, the job outbox, and an app context for workers.
 
 `defer()` writes an OutboxJob in the caller's transaction; once the transaction commits the
-job is pushed to RQ. If Redis is down the row waits, and `drain()` (run by every worker's
-scheduler and after later commits) pushes it when Redis is back. Nothing is lost.
+job is pushed to RQ (rows with a future run_at wait). If Redis is down the push failure is
+logged and swallowed, so the request still succeeds, and the row waits: `drain()` (RQ cron,
+every 30 s) pushes every due row that has no live RQ job, whether it was never pushed, its
+run_at has come, or its RQ job vanished (Redis restarted, job expired). Nothing is lost.
 """
 from __future__ import annotations
 
 import importlib
 import logging
+import time
 from datetime import timedelta
 
 import redis
-from rq import Queue, Retry
+from rq import Queue, Retry, get_current_job
+from rq.job import Job, JobStatus
 from sqlalchemy import event, or_, select, update
 
 from backend.db import utcnow
@@ -20,6 +24,15 @@ from backend.jobs.models import OutboxJob
 
 log = logging.getLogger(__name__)
 _worker_app = None
+
+RUNNER = "backend.jobs.run_outbox_job"
+RQ_RETRY = Retry(max=3, interval=[10, 60, 300])  # a job that raises is retried by RQ
+STALE_AFTER = timedelta(minutes=2)  # an enqueued row not done by then is checked against RQ
+LEASE = timedelta(minutes=10)  # a started row may be taken over after this (its worker died)
+MAX_ATTEMPTS = 10  # drain stops pushing a row that failed this often (last_error says why)
+BREAKER_SECONDS = 5.0  # after a failed push, commits skip Redis for this long (drain does not)
+ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+_breaker = {"until": 0.0}
 
 
 def worker_app():
@@ -41,20 +54,38 @@ def get_queue(app=None, name: str | None = None) -> Queue:
     return Queue(name or app.config["RQ_QUEUE"], connection=app.extensions["redis"])
 
 
+def rq_job_id(outbox_id: int) -> str:
+    """The RQ job id of an outbox row (stable, so a row is never two different RQ jobs)."""
+    return f"outbox-{outbox_id}"
+
+
 def defer(func: str, *args, run_at=None, **kwargs) -> OutboxJob:
-    """Schedule `func` (dotted path) with JSON-able args once the current transaction commits."""
+    """Schedule `func` (dotted path) with JSON-able args once the current transaction commits,
+    not before `run_at` (aware datetime) when given."""
     job = OutboxJob(func=func, args=list(args), kwargs=kwargs, run_at=run_at)
     db.session.add(job)
     db.session.flush()
-    db.session.info.setdefault("outbox_ids", []).append(job.id)
+    job.rq_job_id = rq_job_id(job.id)
+    if run_at is None or run_at <= utcnow():
+        db.session.info.setdefault("outbox_ids", []).append(job.id)
     return job
 
 
 @event.listens_for(db.session, "after_commit")
 def _push_after_commit(session):
     ids = session.info.pop("outbox_ids", None)
-    if ids:
-        session.info["outbox_push"] = ids
+    if not ids:
+        return
+    try:
+        from flask import current_app
+
+        app = current_app._get_current_object()
+    except RuntimeError:  # no app context: the drainer will push these
+        return
+    try:
+        push(app, ids, respect_breaker=True)
+    except Exception:  # never fail a committed transaction over its side effects
+        log.exception("pushing outbox jobs %s failed; drain will retry", ids)
 
 
 @event.listens_for(db.session, "after_rollback")
@@ -62,62 +93,114 @@ def _forget_on_rollback(session):
     session.info.pop("outbox_ids", None)
 
 
-def push(app, outbox_ids: list[int]) -> int:
-    """Put outbox rows on the RQ queue (idempotent by job id). Returns how many went."""
+def _mark_enqueued(app, ids: list[int]) -> None:
+    """Bookkeeping on its own connection (it runs after the caller's commit)."""
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(update(OutboxJob).where(OutboxJob.id.in_(ids)).values(enqueued_at=utcnow()))
+    except Exception as exc:  # only bookkeeping: drain looks again
+        log.warning("could not mark outbox jobs %s enqueued: %s", ids, exc)
+
+
+def push(app, outbox_ids: list[int], *, respect_breaker: bool = False) -> int:
+    """Put outbox rows on the RQ queue. Returns how many went; a Redis error stops the push
+    (the rest wait for drain) and is logged, never raised."""
+    if not outbox_ids:
+        return 0
+    if respect_breaker and time.monotonic() < _breaker["until"]:
+        log.info("redis recently unavailable, outbox jobs %s wait for drain", outbox_ids)
+        return 0
     q = get_queue(app)
-    n = 0
+    pushed: list[int] = []
     for oid in outbox_ids:
         try:
-            q.enqueue("backend.jobs.run_outbox_job", oid, job_id=f"outbox-{oid}",
-                      retry=Retry(max=3, interval=[5, 30, 120]), job_timeout=3600, result_ttl=86400)
-            n += 1
+            q.enqueue(RUNNER, oid, job_id=rq_job_id(oid), retry=RQ_RETRY, job_timeout=3600,
+                      result_ttl=86400, failure_ttl=7 * 86400)
         except redis.RedisError as exc:
-            log.warning("redis unavailable, outbox job %s waits: %s", oid, exc)
+            _breaker["until"] = time.monotonic() + BREAKER_SECONDS
+            log.warning("redis unavailable, outbox jobs from %s wait: %s", oid, exc)
             break
-    return n
+        pushed.append(oid)
+    if pushed:
+        _breaker["until"] = 0.0
+        _mark_enqueued(app, pushed)
+    return len(pushed)
+
+
+def reset_breaker() -> None:
+    """Forget a recent Redis failure (tests, or an operator who knows Redis is back)."""
+    _breaker["until"] = 0.0
 
 
 def drain(app=None, limit: int = 500) -> int:
-    """Push every outbox job that is due and not yet done (after a Redis outage, say)."""
+    """Push every due outbox row that is not done and has no live RQ job. Returns how many."""
     app = app or worker_app()
     with app.app_context():
         now = utcnow()
-        stale = now - timedelta(minutes=10)
         ids = list(db.session.scalars(
             select(OutboxJob.id).where(
                 OutboxJob.done_at.is_(None),
+                OutboxJob.attempts < MAX_ATTEMPTS,
                 or_(OutboxJob.run_at.is_(None), OutboxJob.run_at <= now),
-                or_(OutboxJob.enqueued_at.is_(None), OutboxJob.enqueued_at < stale),
+                or_(OutboxJob.enqueued_at.is_(None), OutboxJob.enqueued_at < now - STALE_AFTER),
             ).order_by(OutboxJob.id).limit(limit)
         ))
+        db.session.rollback()  # end the read before writing on another connection (SQLite)
         if not ids:
             return 0
-        n = push(app, ids)
-        if n:
-            db.session.execute(update(OutboxJob).where(OutboxJob.id.in_(ids[:n])).values(enqueued_at=now))
-            db.session.commit()
-        return n
+        try:
+            jobs = Job.fetch_many([rq_job_id(i) for i in ids], connection=app.extensions["redis"])
+            alive, gone = [], []
+            for oid, job in zip(ids, jobs):
+                if job is not None and job.get_status(refresh=False) in ALIVE:
+                    alive.append(oid)
+                    continue
+                if job is not None:  # finished without marking the row, failed or stopped
+                    job.delete(remove_from_queue=True)
+                gone.append(oid)
+        except redis.RedisError as exc:
+            log.warning("redis unavailable, %d outbox jobs wait: %s", len(ids), exc)
+            return 0
+        if alive:
+            _mark_enqueued(app, alive)  # queued behind others: look again later
+        return push(app, gone)
+
+
+def _is_rq_retry() -> bool:
+    """True when RQ runs this job again because its last execution failed or was abandoned."""
+    job = get_current_job()
+    return job is not None and job.retries_left is not None and job.retries_left < RQ_RETRY.max
 
 
 def run_outbox_job(outbox_id: int):
     """Worker side: claim the row, run the function, mark it done (once, even if pushed twice)."""
     app = worker_app()
     with app.app_context():
+        now = utcnow()
+        where = [OutboxJob.id == outbox_id, OutboxJob.done_at.is_(None)]
+        if not _is_rq_retry():  # a second copy must not run beside a live first one
+            where.append(or_(OutboxJob.started_at.is_(None), OutboxJob.started_at < now - LEASE))
         claimed = db.session.execute(
-            update(OutboxJob).where(OutboxJob.id == outbox_id, OutboxJob.done_at.is_(None))
-            .values(started_at=utcnow(), attempts=OutboxJob.attempts + 1)
+            update(OutboxJob).where(*where).values(started_at=now, attempts=OutboxJob.attempts + 1)
         ).rowcount
         db.session.commit()
         if not claimed:
             return None
         job = db.session.get(OutboxJob, outbox_id)
+        if job.run_at is not None and job.run_at > now + timedelta(seconds=1):
+            # pushed early (by hand, say): give it back, drain pushes it when it is due
+            db.session.execute(update(OutboxJob).where(OutboxJob.id == outbox_id)
+                               .values(started_at=None, enqueued_at=None, attempts=OutboxJob.attempts - 1))
+            db.session.commit()
+            return None
         module, _, name = job.func.rpartition(".")
-        func = getattr(importlib.import_module(module), name)
         try:
+            func = getattr(importlib.import_module(module), name)
             result = func(*job.args, **job.kwargs)
         except Exception as exc:
             db.session.rollback()
-            db.session.execute(update(OutboxJob).where(OutboxJob.id == outbox_id).values(last_error=repr(exc)[:2000]))
+            db.session.execute(update(OutboxJob).where(OutboxJob.id == outbox_id)
+                               .values(last_error=repr(exc)[:2000], started_at=None))
             db.session.commit()
             raise
         db.session.execute(update(OutboxJob).where(OutboxJob.id == outbox_id).values(done_at=utcnow()))
@@ -126,18 +209,5 @@ def run_outbox_job(outbox_id: int):
 
 
 def init_app(app) -> None:
-    """After each request's commit, push what it deferred (and anything left from an outage)."""
-
-    @app.after_request
-    def _push(resp):
-        ids = db.session.info.pop("outbox_push", None)
-        if ids:
-            due = [i for i in ids]
-            n = push(app, due)
-            if n:
-                try:
-                    db.session.execute(update(OutboxJob).where(OutboxJob.id.in_(due[:n])).values(enqueued_at=utcnow()))
-                    db.session.commit()
-                except Exception:  # bookkeeping only; the drainer will look again
-                    db.session.rollback()
-        return resp
+    """Nothing per app: pushing happens after every commit (_push_after_commit), in requests,
+    jobs and CLI commands alike, and drain runs from the cron (backend/jobs/worker.py)."""

@@ -21,9 +21,15 @@ class Notification(Base):
     data: Mapped[dict] = mapped_column(JSON, default=dict)  # what the message says, untruncated
     ref_type: Mapped[str | None] = mapped_column(String(40))
     ref_id: Mapped[int | None] = mapped_column()
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|refused|failed
+    # pending -> sending -> sent | refused (43101) | failed (gave up) | skipped (account closed);
+    # a retryable failure goes back to pending with next_attempt_at
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column()  # when a sender took it (status sending)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_errcode: Mapped[int | None] = mapped_column()
     __table_args__ = (Index("ix_notifications_status", "status", "id"),)
 
 

@@ -1,8 +1,15 @@
 """Recording notifications. Delivery (a job through wechatpy) is in jobs.py / sender.py."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from backend.audit.services import record
+from backend.auth.models import User
+from backend.auth.policy import require_admin
+from backend.errors import InvalidState, NotFound
 from backend.extensions import db
-from backend.notifications.models import KINDS, Notification
+from backend.notifications.models import KINDS, Notification, NotificationAttempt
+from backend.notifications.sender import retry_failed, schedule
 
 
 def notify(user_id: int, kind: str, data: dict, *, ref_type: str | None = None, ref_id: int | None = None) -> Notification:
@@ -12,14 +19,54 @@ def notify(user_id: int, kind: str, data: dict, *, ref_type: str | None = None, 
     n = Notification(user_id=user_id, kind=kind, data=data, ref_type=ref_type, ref_id=ref_id)
     db.session.add(n)
     db.session.flush()
-    _schedule_delivery(n)
+    schedule(n)
     return n
 
 
-def _schedule_delivery(n: Notification) -> None:
-    """Hook for the sender; replaced when delivery is implemented."""
-    try:
-        from backend.notifications.sender import schedule
-    except ImportError:
-        return
-    schedule(n)
+def mine_query(user_id: int):
+    """The user's own notifications (for paging, newest first)."""
+    return select(Notification).where(Notification.user_id == user_id)
+
+
+def admin_query(actor, *, status: str | None = None, user_id: int | None = None, kind: str | None = None):
+    """Every notification, filtered (the platform admin's delivery overview; admin only)."""
+    require_admin(actor)
+    q = select(Notification)
+    if status:
+        q = q.where(Notification.status == status)
+    if user_id:
+        q = q.where(Notification.user_id == user_id)
+    if kind:
+        q = q.where(Notification.kind == kind)
+    return q
+
+
+def attempts_of(notification_id: int) -> list[NotificationAttempt]:
+    """Every try at sending a notification, oldest first."""
+    return list(db.session.scalars(select(NotificationAttempt).where(
+        NotificationAttempt.notification_id == notification_id).order_by(NotificationAttempt.id)))
+
+
+def send_by_admin(actor, user_id: int, kind: str, data: dict, *, ref_type: str | None = None,
+                  ref_id: int | None = None) -> Notification:
+    """An admin sends one message to one user (e.g. a personal report_reminder); audited."""
+    require_admin(actor)
+    if db.session.get(User, user_id) is None:
+        raise NotFound(details={"user_id": user_id})
+    n = notify(user_id, kind, data, ref_type=ref_type, ref_id=ref_id)
+    record(actor.id, "notification.send", "notification", n.id, after={"user_id": user_id, "kind": kind})
+    return n
+
+
+def retry_by_admin(actor, notification_id: int) -> Notification:
+    """An admin gives a failed notification a fresh set of attempts; audited."""
+    require_admin(actor)
+    n = db.session.get(Notification, notification_id)
+    if n is None:
+        raise NotFound()
+    if n.status != "failed":
+        raise InvalidState(details={"status": n.status})
+    retry_failed(n.id)
+    record(actor.id, "notification.retry", "notification", n.id, before={"status": "failed"},
+           after={"status": n.status})
+    return n
