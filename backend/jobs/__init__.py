@@ -71,8 +71,16 @@ def defer(func: str, *args, run_at=None, **kwargs) -> OutboxJob:
     return job
 
 
+def _savepoint(session) -> bool:
+    """True while the transaction ending is a nested one (begin_nested), not the real one."""
+    trans = session._transaction  # the transaction being ended, until it closes
+    return trans is not None and trans.nested
+
+
 @event.listens_for(db.session, "after_commit")
 def _push_after_commit(session):
+    if _savepoint(session):
+        return  # a SAVEPOINT was released; the outer transaction has not committed yet
     ids = session.info.pop("outbox_ids", None)
     if not ids:
         return
@@ -90,6 +98,8 @@ def _push_after_commit(session):
 
 @event.listens_for(db.session, "after_rollback")
 def _forget_on_rollback(session):
+    if _savepoint(session):
+        return  # only a SAVEPOINT rolled back; a job id that no longer exists is skipped by the runner
     session.info.pop("outbox_ids", None)
 
 

@@ -144,3 +144,17 @@ def test_job_that_keeps_failing_stops_at_the_attempt_limit(app):
         run_worker(app, with_scheduler=True)  # RQ's own retry still runs...
         assert drain(app) == 0  # ...but drain does not push a row past the limit
     assert _row(oid).done_at is None
+
+
+def test_savepoint_release_does_not_push_before_the_outer_commit(app):
+    """A job deferred inside begin_nested() goes to RQ only when the outer transaction commits."""
+    from backend.extensions import db
+    from backend.jobs import defer, get_queue
+
+    queue = get_queue(app)
+    before = queue.count
+    with db.session.begin_nested():
+        defer("backend.jobs.drain")
+    assert queue.count == before  # released savepoint: nothing pushed yet
+    db.session.commit()
+    assert queue.count == before + 1
