@@ -1,0 +1,101 @@
+"""Batch earning: one transaction, a bounded number of set-based statements, once per reference."""
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from backend.db import utcnow
+from backend.timebank.accounts import community_accounts, ensure_wallets, lock_accounts
+from backend.timebank.chain import lock_ledger, transfer_hash
+from backend.timebank.idempotency import fingerprint
+from backend.timebank.models import Account, ChainHead, TimebankPolicy, Transfer
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def earn_key(ref_type: str, ref_id) -> str:
+    """The idempotency key of an earning: one per thing that earned it."""
+    return f"earn:{ref_type}:{ref_id}"
+
+
+def local_day_start(now: datetime) -> datetime:
+    """Midnight (Asia/Shanghai) of the day `now` falls on, as UTC."""
+    local = now.astimezone(TZ)
+    return datetime.combine(local.date(), time(0), tzinfo=TZ).astimezone(timezone.utc)
+
+
+def _earned_today(session: Session, issuance: int, wallets: list[int], now: datetime) -> dict[int, int]:
+    rows = session.execute(
+        select(Transfer.credit_account_id, func.sum(Transfer.amount))
+        .where(Transfer.debit_account_id == issuance, Transfer.kind == "earn",
+               Transfer.created_at >= local_day_start(now), Transfer.credit_account_id.in_(wallets))
+        .group_by(Transfer.credit_account_id))
+    return {wid: int(total) for wid, total in rows}
+
+
+def award(session: Session, *, community_id: int, entries: list[dict], actor_id: int | None) -> tuple[int, int]:
+    """Post earnings {user_id, amount, ref_type, ref_id, memo} from the community's issuance
+    account to the people's wallets: exactly once per (ref_type, ref_id), within the
+    community's daily cap. Returns (number awarded, total points)."""
+    wanted: dict[str, dict] = {}
+    for e in entries:
+        if int(e["amount"]) < 0:
+            raise ValueError("an earning cannot be negative")
+        if int(e["amount"]) > 0:
+            wanted.setdefault(earn_key(e["ref_type"], e["ref_id"]), e)
+    if not wanted:
+        return 0, 0
+    head = lock_ledger(session)  # concurrent confirmations queue here, then see each other's work
+    done = set(session.scalars(select(Transfer.idempotency_key).where(Transfer.idempotency_key.in_(list(wanted)))))
+    todo = [(k, e) for k, e in wanted.items() if k not in done]
+    if not todo:
+        return 0, 0
+    issuance = community_accounts(session, community_id)["issuance"]
+    wallets = ensure_wallets(session, [e["user_id"] for _, e in todo])
+    now = utcnow()
+    cap = session.scalar(select(TimebankPolicy.daily_cap).where(TimebankPolicy.community_id == community_id))
+    today = _earned_today(session, issuance, list(wallets.values()), now) if cap else {}
+    accounts = lock_accounts(session, [issuance, *wallets.values()])
+    balances = {aid: a.balance for aid, a in accounts.items()}
+    rows, credits, total = [], {}, 0
+    seq, prev = head.seq, head.hash
+    for key, e in todo:
+        wid = wallets[e["user_id"]]
+        if accounts[wid].closed_at is not None:
+            continue
+        amount = int(e["amount"])
+        if cap:
+            amount = min(amount, cap - today.get(wid, 0))
+            if amount <= 0:
+                continue  # over today's cap: not posted (a later confirmation may post it)
+            today[wid] = today.get(wid, 0) + amount
+        balances[issuance] -= amount
+        balances[wid] += amount
+        seq += 1
+        row = {"seq": seq, "debit_account_id": issuance, "credit_account_id": wid, "amount": amount,
+               "kind": "earn", "ref_type": e["ref_type"], "ref_id": e["ref_id"], "actor_id": actor_id,
+               "memo": (e.get("memo") or "")[:200], "idempotency_key": key, "reverses_id": None,
+               "debit_balance_after": balances[issuance], "credit_balance_after": balances[wid],
+               "created_at": now}
+        row["fingerprint"] = fingerprint({"earn": [e["ref_type"], e["ref_id"]], "user_id": e["user_id"]})
+        row["hash"] = prev = transfer_hash(row, prev)
+        rows.append(row)
+        credits[wid] = credits.get(wid, 0) + amount
+        total += amount
+    if not rows:
+        return 0, 0
+    session.execute(Transfer.__table__.insert(), rows)
+    acct = Account.__table__
+    session.execute(update(acct).where(acct.c.id == bindparam("wid"))
+                    .values(credits_posted=acct.c.credits_posted + bindparam("amt")),
+                    [{"wid": w, "amt": a} for w, a in credits.items()])
+    session.execute(update(acct).where(acct.c.id == issuance).values(debits_posted=acct.c.debits_posted + total))
+    last_id = session.scalar(select(Transfer.id).where(Transfer.seq == seq))
+    session.execute(update(ChainHead).where(ChainHead.id == head.id)
+                    .values(seq=seq, hash=prev, head_transfer_id=last_id))
+    for obj in (head, *accounts.values()):
+        session.expire(obj)  # Core writes bypassed the ORM: reload them on next use
+    return len(rows), total

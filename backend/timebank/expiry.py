@@ -1,0 +1,95 @@
+"""Optional expiry of points older than N months (per community policy; off by default).
+
+Spending consumes a wallet's oldest points first (FIFO over what came in); what is left of
+earnings from a community with an expiry policy, older than its cutoff, moves to that
+community's expiry account with kind "expire". Running twice on a day moves nothing more.
+"""
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from backend.timebank.accounts import community_accounts
+from backend.timebank.chain import lock_ledger
+from backend.timebank.models import ISSUANCE, WALLET, Account, TimebankPolicy, Transfer
+from backend.timebank.service import transfer
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def months_before(now: datetime, months: int) -> datetime:
+    """The same local wall-clock time `months` calendar months earlier (day clamped)."""
+    local = now.astimezone(TZ)
+    total = local.year * 12 + local.month - 1 - months
+    year, month = divmod(total, 12)
+    for day in (local.day, 30, 29, 28):
+        try:
+            return local.replace(year=year, month=month + 1, day=day).astimezone(timezone.utc)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def unspent_lots(session: Session, wallet_id: int, issuers: dict[int, int]) -> list[dict]:
+    """What is left of each inflow of a wallet after FIFO spending: [{amount, at, community_id}]."""
+    lots: deque[dict] = deque()
+    by_id: dict[int, dict] = {}
+    q = (select(Transfer).where(or_(Transfer.debit_account_id == wallet_id, Transfer.credit_account_id == wallet_id))
+         .order_by(Transfer.seq))
+    for t in session.scalars(q):
+        if t.credit_account_id == wallet_id:
+            lot = {"amount": t.amount, "at": t.created_at,
+                   "community_id": issuers.get(t.debit_account_id) if t.kind == "earn" else None}
+            lots.append(lot)
+            by_id[t.id] = lot
+            continue
+        left = t.amount
+        target = by_id.get(t.reverses_id) if t.reverses_id else None
+        if target is not None:  # a reversed earning takes back that very lot first
+            taken = min(left, target["amount"])
+            target["amount"] -= taken
+            left -= taken
+        while left and lots:
+            taken = min(left, lots[0]["amount"])
+            lots[0]["amount"] -= taken
+            left -= taken
+            if lots[0]["amount"] == 0:
+                lots.popleft()
+    return [lot for lot in lots if lot["amount"] > 0]
+
+
+def run_expiry(session: Session, now: datetime) -> int:
+    """Expire what the policies say has expired at `now`; returns the points moved."""
+    policies = {p.community_id: p.expiry_months for p in session.scalars(
+        select(TimebankPolicy).where(TimebankPolicy.expiry_months.is_not(None), TimebankPolicy.expiry_months > 0))}
+    if not policies:
+        return 0
+    lock_ledger(session)
+    issuers = dict(session.execute(select(Account.id, Account.community_id).where(
+        Account.kind == ISSUANCE, Account.community_id.in_(list(policies)))).all())
+    cutoffs = {cid: months_before(now, m) for cid, m in policies.items()}
+    oldest = max(cutoffs.values())
+    wallets = session.scalars(
+        select(Account.id).where(Account.kind == WALLET, Account.closed_at.is_(None),
+                                 Account.credits_posted > Account.debits_posted,
+                                 Account.id.in_(select(Transfer.credit_account_id).where(
+                                     Transfer.kind == "earn", Transfer.debit_account_id.in_(list(issuers)),
+                                     Transfer.created_at < oldest))).order_by(Account.id)).all()
+    moved = 0
+    for wid in wallets:
+        due: dict[int, int] = {}
+        for lot in unspent_lots(session, wid, issuers):
+            cid = lot["community_id"]
+            if cid in cutoffs and lot["at"] < cutoffs[cid]:
+                due[cid] = due.get(cid, 0) + lot["amount"]
+        for cid, amount in sorted(due.items()):
+            transfer(session, debit_account_id=wid, credit_account_id=community_accounts(session, cid)["expiry"],
+                     amount=amount, kind="expire", actor_id=None,
+                     idempotency_key=f"expire:{wid}:{cid}:{now.astimezone(TZ).date().isoformat()}",
+                     memo=f"积分过期（{policies[cid]} 个月前获得）")
+            moved += amount
+    return moved
