@@ -1,0 +1,179 @@
+"""Staff tools on a task's attendance: the roster, bulk check-out, absence, manual minutes, confirmation."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from backend.attendance.checkin_tasks import active_claim, attendance_of, clipped_minutes
+from backend.attendance.errors import NotClaimed
+from backend.attendance.models import ABSENT, CHECKED_IN, CHECKED_OUT, SOURCE_MANUAL, SOURCE_SCAN, Attendance
+from backend.audit.services import record
+from backend.auth import policy
+from backend.auth.models import User
+from backend.db import utcnow
+from backend.errors import InvalidState, NotFound
+from backend.extensions import db
+from backend.tasks.models import CLAIM_ACTIVE, Task, TaskClaim
+
+_FIELDS = ("status", "source", "minutes", "manual_reason", "checkin_at", "checkout_at", "awarded_at", "points")
+
+
+def task_for_staff(user: User, task_id: int) -> Task:
+    """The task, when the user is staff of its community (404 unknown, 403 otherwise)."""
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise NotFound("任务不存在")
+    policy.require_staff(user, task.community_id)
+    return task
+
+
+def _snapshot(row: Attendance | None) -> dict:
+    return {f: getattr(row, f) for f in _FIELDS} if row is not None else {}
+
+
+def roster(task: Task) -> list[dict]:
+    """Every claimer of the task (and anyone with an attendance row) with their attendance."""
+    claims = {c.user_id: c for c in db.session.scalars(select(TaskClaim).where(
+        TaskClaim.task_id == task.id, TaskClaim.status == CLAIM_ACTIVE))}
+    rows = {a.user_id: a for a in db.session.scalars(select(Attendance).where(Attendance.task_id == task.id))}
+    ids = sorted(set(claims) | set(rows))
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids or [-1])))}
+    items = []
+    for uid in ids:
+        u, row, claim = users[uid], rows.get(uid), claims.get(uid)
+        item = {"user_id": uid, "name": u.name or u.nickname, "nickname": u.nickname,
+                "claim_id": claim.id if claim else None, "claimed": claim is not None,
+                "status": row.status if row else "claimed"}
+        if row is not None:
+            item.update({f: getattr(row, f) for f in (
+                "source", "manual_reason", "checkin_at", "checkin_received_at", "checkin_offline",
+                "checkin_distance_m", "checkout_at", "checkout_received_at", "checkout_offline",
+                "checkout_distance_m", "minutes", "awarded_at", "points")})
+        items.append(item)
+    return items
+
+
+def task_roster(actor: User, task_id: int) -> list[dict]:
+    """The roster of a task for staff of its community."""
+    return roster(task_for_staff(actor, task_id))
+
+
+def checkout_all(actor: User, task_id: int, now: datetime | None = None) -> dict:
+    """After the end: check everyone still checked in out at the task's end. {"checked_out": n}."""
+    task = task_for_staff(actor, task_id)
+    now = now or utcnow()
+    if now < task.ends_at:
+        raise InvalidState("任务尚未结束，不能批量签退")
+    done = []
+    for row in db.session.scalars(select(Attendance).where(
+            Attendance.task_id == task.id, Attendance.status == CHECKED_IN)).all():
+        # conditional: a member's own check-out arriving meanwhile is kept, not overwritten
+        n = db.session.execute(update(Attendance).where(
+            Attendance.id == row.id, Attendance.status == CHECKED_IN, Attendance.awarded_at.is_(None)).values(
+            status=CHECKED_OUT, checkout_at=task.ends_at, checkout_received_at=now,
+            minutes=clipped_minutes(task, row.checkin_at, task.ends_at), updated_by_id=actor.id)).rowcount
+        if n:
+            done.append(row.user_id)
+    if done:
+        record(actor.id, "attendance.checkout_all", "task", task.id,
+               after={"user_ids": done, "checkout_at": task.ends_at}, community_id=task.community_id)
+    return {"checked_out": len(done), "user_ids": done}
+
+
+def _editable(task: Task, user_id: int) -> tuple[Attendance | None, TaskClaim | None]:
+    row, claim = attendance_of(task.id, user_id), active_claim(task.id, user_id)
+    if row is None and claim is None:
+        raise NotClaimed("该用户未认领此任务")
+    if row is not None and row.awarded_at is not None:
+        raise InvalidState("已确认积分的出勤不能修改")
+    return row, claim
+
+
+def _new_row(task: Task, user_id: int, claim: TaskClaim | None) -> Attendance:
+    row = Attendance(task_id=task.id, user_id=user_id, community_id=task.community_id,
+                     claim_id=claim.id if claim else None)
+    db.session.add(row)
+    return row
+
+
+def issue_task_code(actor: User, task_id: int, action: str, now: datetime | None = None) -> dict:
+    """A fresh check-in/out code for a task (staff of its community): {code, expires_at, refresh_after, ...}."""
+    from backend.attendance.errors import TaskClosed
+    from backend.attendance.services import issue_code
+    from backend.tasks.models import TASK_CANCELLED
+
+    task = task_for_staff(actor, task_id)
+    if task.status == TASK_CANCELLED:
+        raise TaskClosed("任务已取消")
+    return {"task_id": task.id, "action": action, **issue_code("T", task.id, action, now)}
+
+
+def _item(task: Task, user_id: int) -> dict:
+    return next(i for i in roster(task) if i["user_id"] == user_id)
+
+
+def mark_absent(actor: User, task_id: int, user_id: int) -> dict:
+    """Mark a claimer absent: no minutes, no points (scan times stay as evidence); the roster item."""
+    task = task_for_staff(actor, task_id)
+    row, claim = _editable(task, user_id)
+    before = _snapshot(row)
+    row = row or _new_row(task, user_id, claim)
+    row.status, row.source, row.minutes, row.manual_reason = ABSENT, SOURCE_SCAN, 0, None
+    row.updated_by_id = actor.id
+    db.session.flush()
+    record(actor.id, "attendance.absent", "attendance", row.id, before=before, after=_snapshot(row),
+           community_id=task.community_id)
+    return _item(task, user_id)
+
+
+def enter_manual(actor: User, task_id: int, user_id: int, minutes: int, reason: str) -> dict:
+    """Staff enter minutes by hand (荣誉 minutes, source manual) with a reason and an audit row; the roster item."""
+    task = task_for_staff(actor, task_id)
+    row, claim = _editable(task, user_id)
+    before = _snapshot(row)
+    row = row or _new_row(task, user_id, claim)
+    row.status, row.source, row.minutes, row.manual_reason = CHECKED_OUT, SOURCE_MANUAL, minutes, reason
+    row.updated_by_id = actor.id
+    db.session.flush()
+    record(actor.id, "attendance.manual", "attendance", row.id, before=before, after=_snapshot(row),
+           community_id=task.community_id)
+    return _item(task, user_id)
+
+
+def confirm(actor: User, task_id: int, now: datetime | None = None) -> dict:
+    """Award every finished, not yet awarded attendance of the task once: {"awarded", "points", "confirmed"}.
+
+    The task row is locked (PostgreSQL) and each attendance is claimed by a conditional
+    UPDATE of awarded_at, so two staff pressing at once award each attendance exactly once.
+    Points go through the time bank's award(); zero-point attendances are marked, not posted."""
+    task = db.session.execute(select(Task).where(Task.id == task_id).with_for_update()).scalar_one_or_none()
+    if task is None:
+        raise NotFound("任务不存在")
+    policy.require_staff(actor, task.community_id)
+    now = now or utcnow()
+    entries, confirmed = [], []
+    for row in db.session.scalars(select(Attendance).where(
+            Attendance.task_id == task.id, Attendance.status == CHECKED_OUT,
+            Attendance.awarded_at.is_(None)).order_by(Attendance.id)).all():
+        points = max(0, row.minutes) * task.points_per_hour // 60
+        won = db.session.execute(update(Attendance).where(
+            Attendance.id == row.id, Attendance.awarded_at.is_(None)).values(
+            awarded_at=now, points=points)).rowcount
+        if not won:
+            continue
+        confirmed.append(row.id)
+        if points > 0:
+            kind = "荣誉" if row.source == SOURCE_MANUAL else "志愿服务"
+            entries.append({"user_id": row.user_id, "amount": points, "ref_type": "attendance", "ref_id": row.id,
+                            "memo": f"{kind}：{task.title}（{row.minutes}分钟）"})
+    awarded, total = 0, 0
+    if entries:
+        from backend.timebank.earn import award
+
+        awarded, total = award(db.session, community_id=task.community_id, entries=entries, actor_id=actor.id)
+    if confirmed:
+        record(actor.id, "task.confirm_attendance", "task", task.id,
+               after={"attendance_ids": confirmed, "awarded": awarded, "points": total},
+               community_id=task.community_id)
+    return {"awarded": awarded, "points": total, "confirmed": len(confirmed)}
