@@ -1,0 +1,90 @@
+"""Check-in burst: N members of one task scan in at once (32 connections), product vs one INSERT."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import requests
+from sqlalchemy import text
+
+from bench import ceiling, env, product
+from bench.report import Row
+
+
+def _task(community_id: int, n: int, staff_id: int) -> tuple[int, list[int]]:
+    """A task running now with n claiming members (made in SQL)."""
+    from backend.extensions import db
+    from backend.tasks.models import Task
+
+    members = product.users(n, f"bench-ci-{datetime.now().timestamp()}", community_id=community_id)
+    task = Task(community_id=community_id, title="压测签到", starts_at=product.aware(-5), ends_at=product.aware(180),
+                capacity=n, claimed_count=n, points_per_hour=10, created_by_id=staff_id, lat=30.5, lng=114.3,
+                location_name="压测广场")
+    db.session.add(task)
+    db.session.flush()
+    db.session.execute(text("INSERT INTO task_claims (task_id, user_id, status, created_at) "
+                            "SELECT :t, u, 'active', :now FROM unnest(CAST(:ids AS int[])) u"),
+                       {"t": task.id, "ids": members, "now": datetime.now(timezone.utc)})
+    db.session.commit()
+    return task.id, members
+
+
+def _code(server, staff_token: str, task_id: int) -> str:
+    r = requests.get(f"{server.url}/api/v1/tasks/{task_id}/checkin-code", params={"action": "in"},
+                     headers={"Authorization": "Bearer " + staff_token}, timeout=10)
+    r.raise_for_status()
+    return r.json()["code"]
+
+
+def _product_burst(server, cid, staff_id, staff_token, n, connections):
+    task_id, members = _task(cid, n, staff_id)
+    code = _code(server, staff_token, task_id)
+    lines = [("POST", "/api/v1/checkins", product.token(u), {"code": code, "lat": 30.5, "lng": 114.3}, None)
+             for u in members]
+    res = env.wrk(server.url, env.write_requests(lines), connections=connections)
+    from backend.extensions import db
+
+    res["rows"] = db.session.execute(text("SELECT count(*) FROM attendances WHERE task_id = :t"), {"t": task_id}).scalar()
+    db.session.commit()
+    return res
+
+
+def _ceiling_burst(server, task_id, n, connections):
+    lines = [("POST", "/checkin", None, {"task_id": task_id, "user_id": u}, None) for u in range(1, n + 1)]
+    res = env.wrk(server.url, env.write_requests(lines), connections=connections)
+    import psycopg
+
+    with psycopg.connect(f"{env.PG}/{env.CEILING_DB}") as c:
+        res["rows"] = c.execute("SELECT count(*) FROM ceiling_checkins WHERE task_id = %s", (task_id,)).fetchone()[0]
+    return res
+
+
+def run(n: int = 1000, connections: int = 32, profile: str | None = None) -> Row:
+    row = Row(f"check-in burst ({n} members, {connections} conns)", target="≥0.6x, p99<100ms, rows exact")
+    if not product.has_route("post", "/api/v1/checkins"):
+        row.notes.append("POST /api/v1/checkins has not landed")
+        return row
+    app = product.app()
+    with app.app_context():
+        _, cs, _ = product.city()
+        staff_id = product.staff(cs[0].id, f"bench-ci-staff-{datetime.now().timestamp()}")
+        staff_token = product.token(staff_id)
+        curl = env.recreate_database(env.CEILING_DB)
+        ceiling.setup(curl)
+        with env.serving("bench.ceiling:app", {"CEILING_DATABASE_URL": curl}) as cs_server:
+            _ceiling_burst(cs_server, 0, min(n, 200), connections)  # warm-up
+            ceil = _ceiling_burst(cs_server, 1, n, connections)
+        with env.serving("wsgi:app") as server:
+            _product_burst(server, cs[0].id, staff_id, staff_token, min(n, 200), connections)  # warm-up
+            if profile:
+                with env.profiled(server, 8, profile):
+                    prod = _product_burst(server, cs[0].id, staff_id, staff_token, n, connections)
+            else:
+                prod = _product_burst(server, cs[0].id, staff_id, staff_token, n, connections)
+            row.rss = server.worker_rss_mb()
+    row.product = f"{prod['rps']:.0f} req/s p99 {prod['p99']:.0f}ms rows {prod['rows']}"
+    row.ceiling = f"{ceil['rps']:.0f} req/s p99 {ceil['p99']:.0f}ms rows {ceil['rows']}"
+    row.ratio = prod["rps"] / ceil["rps"]
+    row.ok = row.ratio >= 0.6 and prod["p99"] < 100 and prod["rows"] == n and ceil["rows"] == n
+    row.notes.append(f"product statuses {dict(prod['statuses'])} errors {prod['errors']}; "
+                     f"ceiling statuses {dict(ceil['statuses'])}")
+    return row

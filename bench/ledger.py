@@ -1,0 +1,116 @@
+"""The ledger without HTTP: transfers from 8 threads vs raw SQL; confirming one big task."""
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+import psycopg
+from sqlalchemy import text
+
+from bench import ceiling, env, product, wallets
+from bench.report import Row
+
+THREADS = 8
+PER_THREAD = 250
+
+
+def _timed_threads(work) -> float:
+    """Run work(i) in THREADS threads; seconds for all of them."""
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0
+
+
+def run_threads() -> Row:
+    row = Row(f"ledger service alone ({THREADS} threads)", target="≥0.8x raw SQL")
+    if not product.has("backend.timebank.service", "donate"):
+        row.notes.append("backend.timebank.service.donate has not landed")
+        return row
+    from backend.extensions import db
+    from backend.timebank.service import donate
+
+    app = product.app()
+    with app.app_context():
+        _, cs, _ = product.city()
+        ids = wallets.funded(400, 100_000, cs[0].id, "bench-lt")
+    errors = []
+
+    def product_work(i):
+        rnd = random.Random(i)
+        with app.app_context():
+            for _ in range(PER_THREAD):
+                a, b = rnd.sample(ids, 2)
+                try:
+                    donate(db.session, from_user_id=a, to_user_id=b, amount=1, memo="压测", idempotency_key=uuid.uuid4().hex)
+                    db.session.commit()
+                except Exception as exc:  # counted, not hidden
+                    db.session.rollback()
+                    errors.append(repr(exc)[:100])
+
+    curl = env.recreate_database(env.CEILING_DB)
+    ceiling.setup(curl, accounts=400, balance=100_000)
+
+    def raw_work(i):
+        rnd = random.Random(i)
+        with psycopg.connect(curl) as c:
+            for _ in range(PER_THREAD):
+                a, b = rnd.sample(range(1, 401), 2)
+                ceiling.raw_transfer(c, a, b, 1, "压测")
+
+    raw = THREADS * PER_THREAD / _timed_threads(raw_work)
+    prod = THREADS * PER_THREAD / _timed_threads(product_work)
+    with app.app_context():
+        check = wallets.verify()
+    row.product, row.ceiling = f"{prod:.0f} tx/s", f"{raw:.0f} tx/s"
+    row.ratio = prod / raw
+    row.ok = row.ratio >= 0.8 and not errors and bool(check.get("ok"))
+    row.notes.append(f"errors {len(errors)} {errors[:2]}; verify {check}")
+    return row
+
+
+def run_confirm(n: int = 1000) -> Row:
+    row = Row(f"confirm one task with {n} finished attendances", target="≥20,000 postings/s")
+    if not product.has_route("post", "/api/v1/tasks/{task_id}/confirm"):
+        row.notes.append("POST /api/v1/tasks/{task_id}/confirm has not landed")
+        return row
+    from backend.extensions import db
+    from backend.tasks.models import Task
+
+    app = product.app()
+    with app.app_context():
+        _, cs, _ = product.city()
+        staff_id = product.staff(cs[0].id, f"bench-cf-staff-{time.time()}")
+        members = product.users(n, f"bench-cf-{time.time()}", community_id=cs[0].id)
+        start, end = product.aware(-180), product.aware(-60)
+        task = Task(community_id=cs[0].id, title="压测确认", starts_at=start, ends_at=end, capacity=n, claimed_count=n,
+                    points_per_hour=10, created_by_id=staff_id)
+        db.session.add(task)
+        db.session.flush()
+        db.session.execute(text(
+            "INSERT INTO attendances (task_id, user_id, community_id, status, source, checkin_at, checkout_at, "
+            "checkin_offline, checkout_offline, minutes, points, created_at, updated_at) "
+            "SELECT :t, u, :c, 'checked_out', 'scan', :s, :e, false, false, 120, 0, :s, :e "
+            "FROM unnest(CAST(:ids AS int[])) u"),
+            {"t": task.id, "c": cs[0].id, "s": start, "e": end - timedelta(minutes=1), "ids": members})
+        db.session.commit()
+        task_id, token = task.id, product.token(staff_id)
+    client = app.test_client()
+    t0 = time.perf_counter()
+    resp = client.post(f"/api/v1/tasks/{task_id}/confirm", headers={"Authorization": "Bearer " + token})
+    secs = time.perf_counter() - t0
+    body = resp.get_json()
+    with app.app_context():
+        check = wallets.verify()
+    awarded = body.get("awarded", 0) if resp.status_code == 200 else 0
+    rate = awarded / secs
+    row.product = f"{rate:,.0f} postings/s ({awarded} in {secs * 1000:.0f} ms)"
+    row.ok = resp.status_code == 200 and awarded == n and rate >= 20_000 and bool(check.get("ok"))
+    row.notes.append(f"status {resp.status_code} {str(body)[:120]}; verify {check}")
+    return row

@@ -1,0 +1,95 @@
+"""Balance + the last 20 statement rows, at 10k transfers and after bulk-loading `big` more.
+
+The bulk rows are written with generate_series (not the API): they are statement data, not a
+valid hash chain, so the bench database fails verify afterwards, which is expected."""
+from __future__ import annotations
+
+import random
+import statistics
+import time
+
+from sqlalchemy import text
+
+from bench import product, wallets
+from bench.report import Row
+
+WALLETS = 10_000
+SAMPLES = 1000
+CHUNK = 1_000_000
+
+
+def _measure(app, ids: list[int], rnd: random.Random) -> tuple[float, float]:
+    """(service p99 ms, HTTP p99 ms) of balance + 20 statement rows for random people."""
+    from backend.extensions import db
+    from backend.timebank.service import statement_item, statement_query, wallet_summary
+
+    service, http = [], []
+    with app.app_context():
+        for uid in rnd.sample(ids, min(SAMPLES, len(ids))):
+            t0 = time.perf_counter()
+            wallet_summary(db.session, uid)
+            q, wid = statement_query(db.session, uid)
+            from backend.timebank.models import Transfer
+
+            [statement_item(t, wid) for t in db.session.scalars(q.order_by(Transfer.id.desc()).limit(20))]
+            service.append((time.perf_counter() - t0) * 1000)
+            db.session.rollback()
+    client = app.test_client()
+    for uid in rnd.sample(ids, min(SAMPLES // 2, len(ids))):
+        h = {"Authorization": "Bearer " + product.token(uid)}
+        t0 = time.perf_counter()
+        a = client.get("/api/v1/me/account", headers=h)
+        s = client.get("/api/v1/me/transfers?limit=20", headers=h)
+        http.append((time.perf_counter() - t0) * 1000)
+        assert a.status_code == 200 and s.status_code == 200
+    p99 = lambda xs: statistics.quantiles(xs, n=100)[98]  # noqa: E731
+    return p99(service), p99(http)
+
+
+def _bulk_load(n: int, first_wallet: int, last_wallet: int) -> float:
+    from backend.extensions import db
+
+    span = last_wallet - first_wallet + 1
+    t0 = time.perf_counter()
+    start = db.session.execute(text("SELECT coalesce(max(seq), 0) FROM transfers")).scalar()
+    for lo in range(1, n + 1, CHUNK):
+        hi = min(n, lo + CHUNK - 1)
+        db.session.execute(text(
+            "INSERT INTO transfers (seq, debit_account_id, credit_account_id, amount, kind, memo, idempotency_key, "
+            "fingerprint, debit_balance_after, credit_balance_after, created_at, hash) "
+            "SELECT :s + g, :w + (g % :n), :w + ((g * 7 + 1) % :n), 1 + g % 5, 'donate', '压测', 'bulk-' || g, '', "
+            "1000, 1000, now() - make_interval(secs => (:total - g) / 10.0), md5(g::text) || md5((g + 1)::text) "
+            "FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) g"),
+            {"s": start, "w": first_wallet, "n": span, "lo": lo, "hi": hi, "total": n})
+        db.session.commit()
+    db.session.execute(text("ANALYZE transfers"))
+    db.session.commit()
+    return time.perf_counter() - t0
+
+
+def run(big: int = 10_000_000) -> Row:
+    row = Row(f"balance + last 20 rows ({big:,} transfers)", target="p99<5ms, ≤1.2x the 10k figure")
+    if not product.has("backend.timebank.service", "wallet_summary", "statement_query"):
+        row.notes.append("the time bank's statement service has not landed")
+        return row
+    from backend.extensions import db
+
+    app = product.app()
+    rnd = random.Random(10)
+    with app.app_context():
+        _, cs, _ = product.city()
+        ids = wallets.funded(WALLETS, 1000, cs[0].id, "bench-st")
+        lo, hi = db.session.execute(text(
+            "SELECT min(id), max(id) FROM ledger_accounts WHERE user_id = ANY(CAST(:ids AS int[]))"), {"ids": ids}).one()
+        db.session.commit()
+    small_service, small_http = _measure(app, ids, rnd)
+    with app.app_context():
+        secs = _bulk_load(big, lo, hi)
+    big_service, big_http = _measure(app, ids, rnd)
+    row.product = f"p99 {big_service:.2f} ms service, {big_http:.1f} ms HTTP"
+    row.ceiling = f"at 10k: {small_service:.2f} ms service, {small_http:.1f} ms HTTP"
+    row.ratio = big_service / small_service
+    row.ok = big_service < 5 and row.ratio <= 1.2
+    row.notes.append(f"bulk load of {big:,} rows took {secs:.0f}s; HTTP = GET /me/account + GET /me/transfers "
+                     f"(in-process test client); the ratio column is 10M/10k")
+    return row
