@@ -7,6 +7,7 @@ import pkgutil
 import uuid
 
 from flask import Blueprint as FlaskBlueprint
+from werkzeug.routing import IntegerConverter
 from flask import g, request, send_from_directory
 from flask_smorest import Api as SmorestApi
 
@@ -46,7 +47,16 @@ def _transactional(view):
     return wrapper
 
 
+class BoundedIntConverter(IntegerConverter):
+    """<int:...> ids within a database integer: a larger id is simply not found (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def register_api(app) -> None:
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.setdefault("API_SPEC_OPTIONS", {
         "security": [{"bearerAuth": []}],
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},

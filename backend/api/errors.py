@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import jsonify
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from backend.errors import DomainError
@@ -79,6 +79,9 @@ def handle_unexpected(exc: Exception):
         db.session.rollback()
     except Exception:  # the connection may be gone; the session is discarded at teardown
         log.debug("rollback after error failed", exc_info=True)
+    if isinstance(original, (DataError, OverflowError)):
+        # a value the database cannot hold (an id past its integer range, say): bad input
+        return error_response(422, "VALIDATION_ERROR", "输入值超出范围", {"_value": ["超出范围"]})
     if _is_db_down(original):
         log.warning("database unavailable: %s", original)
         return error_response(503, "SERVICE_UNAVAILABLE", "数据库暂不可用，请稍后再试")

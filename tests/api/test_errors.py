@@ -96,3 +96,14 @@ def test_health_fails_when_redis_down(app, client, monkeypatch):
     assert resp.status_code == 503
     body = resp.get_json()
     assert body["db"] == "ok" and body["redis"] != "ok" and body["status"] == "error"
+
+
+def test_id_past_the_integer_range_is_404_not_500(client, login):
+    resp = client.get("/api/v1/communities/99999999999999999999", headers=login("z"))
+    assert resp.status_code == 404 and error_code(resp) == "NOT_FOUND"
+
+
+def test_query_value_past_the_integer_range_is_422(client, city, login):
+    resp = client.get("/api/v1/admin/audit?actor_id=99999999999999999999", headers=login("admin"))
+    assert resp.status_code in (200, 422)
+    assert resp.status_code != 500
