@@ -1,0 +1,106 @@
+// The time bank seen from a phone: my points and statement, rewards, donate, my certificate.
+import { api, blob, get, me, newKey } from "./api.js";
+import { busy, field, fmtDate, fmtTime, h, isoToLocal, minutesText, ok, route, section } from "./core.js";
+import { myCommunityId } from "./member.js";
+
+const KIND = { earn: "服务奖励", redeem: "积分兑换", donate: "积分转赠", reverse: "冲正", expire: "积分过期", adjust: "调整", close: "注销" };
+
+async function accountCard() {
+  const a = await get("/me/account");
+  return h("div", { class: "stats", test: "account" },
+    h("div", { class: "stat" }, "当前积分", h("b", { test: "balance" }, a.balance)),
+    h("div", { class: "stat" }, "服务时长", h("b", { test: "service-minutes" }, minutesText(a.service_minutes))),
+    h("div", { class: "stat" }, "累计获得", h("b", {}, a.earned_total)),
+    h("div", { class: "stat" }, "累计使用", h("b", {}, a.spent_total)));
+}
+
+route("/points", "我的积分", async (view) => {
+  const account = h("div");
+  const box = h("div");
+  const more = h("div");
+  const list = h("ul", { class: "list", test: "statement" });
+  let cursor = null;
+  const load = async () => {
+    const page = await get("/me/transfers", { cursor });
+    list.append(...page.items.map((t) => h("li", { class: "row", test: "transfer" },
+      h("div", { class: "grow" }, h("div", {}, KIND[t.kind] || t.kind, t.memo ? " · " + t.memo : ""),
+        h("div", { class: "muted" }, fmtTime(t.created_at), " · 余额 ", t.balance_after)),
+      h("b", { class: "amount " + (t.amount >= 0 ? "plus" : "minus") }, (t.amount > 0 ? "+" : "") + t.amount))));
+    if (!list.children.length) list.append(h("li", { class: "empty" }, "还没有积分记录"));
+    cursor = page.next_cursor;
+    more.replaceChildren(cursor ? h("button", { class: "block ghost", onclick: (e) => busy(e.target, null, load) }, "加载更多") : "");
+  };
+  view.append(h("div", { class: "card" }, h("h2", {}, "公益积分"), account),
+    h("div", { class: "card" }, h("h2", {}, "积分明细"), box, more),
+    h("div", { class: "row" }, h("a", { class: "btn grow", href: "#/rewards" }, "去兑换"), h("a", { class: "btn ghost grow", href: "#/donate" }, "转赠")));
+  section(account, accountCard);
+  await section(box, async () => { await load(); return list; });
+}, { name: "points" });
+
+route("/rewards", "积分兑换", async (view) => {
+  const user = await me();
+  const cid = myCommunityId(user);
+  const account = h("div");
+  const box = h("div");
+  view.append(h("div", { class: "card" }, account), h("div", { class: "card" }, h("h2", {}, "社区礼品"), box));
+  section(account, accountCard);
+  if (!cid) return box.replaceChildren(h("div", { class: "empty" }, "报到通过后可兑换所在社区的礼品"));
+  await section(box, async () => {
+    const page = await get(`/communities/${cid}/rewards`);
+    if (!page.items.length) return h("div", { class: "empty" }, "暂无可兑换的礼品");
+    return h("ul", { class: "list" }, page.items.map((r) => {
+      const out = h("div");
+      const cost = r.points ?? r.cost ?? r.price;
+      // a fresh Idempotency-Key per click: a retried request of the same click moves nothing twice
+      const b = h("button", { class: "small", test: "redeem", onclick: () => busy(b, out, async () => {
+        const res = await api("POST", `/rewards/${r.id}/redemptions`, { body: {}, headers: { "Idempotency-Key": newKey() } });
+        out.replaceChildren(ok("兑换成功" + (res && res.code ? "，兑换码 " + res.code : "") + "，请到社区领取"));
+        section(account, accountCard);
+      }) }, "兑换");
+      return h("li", { test: "reward" }, h("div", { class: "row" },
+        h("div", { class: "grow" }, h("h3", {}, r.name || r.title), h("div", { class: "muted" }, `${cost} 积分 · 剩余 ${r.stock ?? "—"}`)), b), out);
+    }));
+  });
+}, { back: true, name: "rewards" });
+
+route("/donate", "积分转赠", async (view) => {
+  const account = h("div");
+  const out = h("div", { test: "donate-result" });
+  const to = h("input", { name: "to_user_id", type: "number", min: 1, placeholder: "对方的用户编号", test: "donate-to" });
+  const amount = h("input", { name: "amount", type: "number", min: 1, step: 1, test: "donate-amount" });
+  const memo = h("input", { name: "memo", placeholder: "例如：送给社区困难老人", test: "donate-memo" });
+  const submit = h("button", { class: "block", type: "submit", test: "donate-submit" }, "确认转赠");
+  const form = h("form", { onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const body = { to_user_id: Number(to.value), amount: Number(amount.value), memo: memo.value.trim() };
+      await api("POST", "/transfers", { body, headers: { "Idempotency-Key": newKey() } });
+      out.replaceChildren(ok(`已转赠 ${body.amount} 积分`));
+      section(account, accountCard);
+    }, form);
+  } }, field("转赠给（用户编号）", to), field("积分", amount), field("留言", memo), submit, out);
+  view.append(h("div", { class: "card" }, account), h("div", { class: "card" }, h("h2", {}, "把积分赠给他人"), form));
+  section(account, accountCard);
+}, { back: true, name: "donate" });
+
+route("/certificate", "服务证明", async (view) => {
+  const year = isoToLocal(Date.now()).slice(0, 4);
+  const from = h("input", { type: "date", name: "from", value: `${year}-01-01`, test: "cert-from" });
+  const to = h("input", { type: "date", name: "to", value: isoToLocal(Date.now()).slice(0, 10), test: "cert-to" });
+  const out = h("div", { test: "cert-result" });
+  const submit = h("button", { class: "block", type: "submit", test: "cert-submit" }, "生成证明");
+  const form = h("form", { onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const file = await blob("/me/certificate", { from: from.value, to: to.value });
+      const href = URL.createObjectURL(new Blob([file.blob], { type: "application/pdf" }));
+      const name = file.filename || `志愿服务记录证明-${from.value}-${to.value}.pdf`;
+      out.replaceChildren(ok(`证明已生成（${fmtDate(from.value)} 至 ${fmtDate(to.value)}）`),
+        h("a", { class: "btn block", href, target: "_blank", test: "cert-open", "data-type": file.type }, "打开 PDF"),
+        h("a", { class: "btn block ghost", href, download: name }, "保存到手机"));
+      window.open(href, "_blank");
+    }, form);
+  } }, field("开始日期", from), field("结束日期", to), submit, out);
+  view.append(h("div", { class: "card" }, h("h2", {}, "志愿服务记录证明"),
+    h("p", { class: "muted" }, "证明上有验证码，单位可凭验证码在线核验。"), form));
+}, { back: true, name: "certificate" });

@@ -1,0 +1,81 @@
+"""The mock's pages load, speak Chinese, and each demo identity lands on its own home page."""
+from __future__ import annotations
+
+import requests
+
+from backend.extensions import db
+from backend.seed import seed_demo
+
+
+def test_mock_is_served_with_its_files(live):
+    index = requests.get(live + "/mock/")
+    assert index.status_code == 200 and "社区党建" in index.text
+    assert requests.get(live + "/mock", allow_redirects=False).status_code == 308
+    js = requests.get(live + "/mock/js/main.js")
+    assert js.status_code == 200 and js.headers["Content-Type"].startswith("text/javascript")
+    assert requests.get(live + "/mock/vendor/jsQR.js").status_code == 200
+    assert requests.get(live + "/mock/../backend/config.py").status_code == 404
+
+
+def test_login_page_renders_chinese(phone):
+    p = phone("visitor")
+    page = p.open("#/login")
+    page.wait_for_selector("[data-test=demo-member]")
+    assert "演示身份" in page.inner_text("body")
+    assert page.inner_text("[data-test=demo-staff]").startswith("社区干事王芳")
+    # the font is there: a CJK glyph is as wide as two Latin letters, not an empty box
+    widths = page.evaluate("""() => {
+        const c = document.createElement('canvas').getContext('2d');
+        c.font = '16px "WenQuanYi Micro Hei"';
+        return [c.measureText('党').width, c.measureText('ab').width];
+    }""")
+    assert widths[0] > 12
+    p.shot("login")
+
+
+HOMES = [  # login code, its home page, what must show there
+    ("demo-member", "#/me", "[data-test=report-status]", "我的报到"),
+    ("demo-resident", "#/me", "[data-test=report-status]", "双报到"),
+    ("demo-staff", "#/staff", "[data-test=community-name]", "幸福里社区"),
+    ("demo-unit", "#/unit", "h2", "在职党员报到情况"),
+    ("demo-street", "#/street", "[data-test=period]", None),
+    ("demo-admin", "#/street", "[data-test=street]", "东湖街道"),
+]
+
+
+def test_each_demo_login_lands_on_its_home(phone):
+    """The demo city of `make run`: every identity button logs in and lands on its role's home."""
+    assert seed_demo()  # slow-ish, so once for all six identities
+    db.session.commit()
+    for code, hash_, marker, text in HOMES:
+        p = phone(code)
+        page = p.open("#/login")
+        page.click(f"[data-test=demo-{code[5:]}]")
+        page.wait_for_function("h => location.hash === h", arg=hash_)
+        p.settle()
+        el = page.wait_for_selector(marker)
+        if text:
+            assert text in el.inner_text(), code
+        assert page.evaluate("() => localStorage.getItem('mock.token')")
+        p.shot("home")
+    # a member may switch identity and log out
+    page.click("[data-test=who]")
+    page.wait_for_selector("[data-test=logout]").click()
+    page.wait_for_function("() => location.hash === '#/login' && !localStorage.getItem('mock.token')")
+
+
+def test_bad_code_shows_the_api_message(phone, wechat):
+    wechat.fail("/sns/jscode2session", 40029)
+    p = phone("visitor")
+    page = p.open("#/login")
+    page.fill("[data-test=login-code]", "whoever")
+    page.click("[data-test=login-submit]")
+    error = page.wait_for_selector("[data-test=login-error] [data-test=error]")
+    assert "code" in error.inner_text().lower() or "登录" in error.inner_text() or "无效" in error.inner_text()
+    assert page.evaluate("() => location.hash") == "#/login"
+    p.shot("login-error")
+
+
+def test_pages_need_a_login(phone):
+    page = phone("visitor").open("#/points")
+    page.wait_for_function("() => location.hash === '#/login'")
