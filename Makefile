@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test test-slow bench install migrate clean
 
 $(STAMP): requirements.txt
+	@sh scripts/system-deps.sh
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.txt
