@@ -1,0 +1,1 @@
+"""Oversight and the record: dashboards, 台账 exports, a person's own data (export and closing)."""

@@ -1,0 +1,118 @@
+"""A person's own data: the JSON export, and closing the account with the ledger intact."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from backend.auth.models import RoleGrant, User
+from backend.extensions import db
+from backend.reports.models import MemberReport
+from backend.tasks.models import Task, TaskClaim
+from backend.timebank.models import Account, Transfer
+from backend.timebank.verify import verify
+from tests.helpers import error_code
+from tests.oversight import world
+from tests.oversight.world import NOW
+
+
+@pytest.fixture
+def built(city):
+    return world.build(city)
+
+
+def test_export_holds_everything_about_me(client, login, city, built):
+    with time_machine.travel(NOW, tick=False):
+        h = login("member")
+        client.put("/api/v1/me/consents/unit_feedback", json={"granted": True}, headers=h)
+        resp = client.get("/api/v1/me/export", headers=h)
+    assert resp.status_code == 200
+    data = resp.get_json()
+    assert data["profile"]["id"] == city.member.id and data["profile"]["name"] == "member"
+    assert {"role": "member", "community_id": city.c1.id} in data["profile"]["roles"]
+    assert [(r["name"], r["phone"], r["status"]) for r in data["member_reports"]] == [("张三", "13800000001", "approved")]
+    assert [a["minutes"] for a in data["attendances"]] == [120] and data["attendances"][0]["task"] == "清扫楼道"
+    assert len(data["task_claims"]) == 1
+    assert data["account"]["balance"] == 70
+    assert [(t["kind"], t["amount"]) for t in data["transfers"]] == [("earn", 120), ("redeem", -50)]
+    assert [v["note"] for v in data["visits"]] == ["量血压"]
+    assert data["household_links"][0]["address"].endswith("****")  # the household's address stays private
+    assert [(m["title"], m["status"]) for m in data["meetings"]] == [("十一月党课", "present")]
+    assert data["consents"]["current"][0]["granted"] is True
+    assert [c["granted"] for c in data["consents"]["history"]] == [True]
+    assert data["attendances"][0]["checkin_at"].endswith("+08:00")
+    other = client.get("/api/v1/me/export", headers=login("member2")).get_json()
+    assert other["profile"]["id"] == city.member2.id and other["account"]["balance"] == 0
+    assert [d["note"] for d in other["duty_logs"]] == ["巡楼"]
+
+
+def test_closing_erases_moves_the_balance_and_keeps_the_ledger(client, login, city, built):
+    with time_machine.travel(datetime(2026, 12, 20, 9, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False):
+        h = login("member")
+        upcoming = Task(community_id=city.c1.id, title="元旦游园", starts_at=world.at(2026, 12, 31),
+                        ends_at=world.at(2026, 12, 31, 12), capacity=5, claimed_count=1, points_per_hour=10)
+        db.session.add(upcoming)
+        db.session.flush()
+        db.session.add(TaskClaim(task_id=upcoming.id, user_id=city.member.id))
+        db.session.commit()
+        issuance = db.session.scalar(select(Account).where(Account.community_id == city.c1.id,
+                                                           Account.kind == "issuance"))
+        before = issuance.balance
+        n_transfers = db.session.scalar(select(func.count(Transfer.id)))
+        resp = client.delete("/api/v1/me", headers=h)
+        assert resp.status_code == 204
+        db.session.expire_all()
+        # the balance went home in a `close` transfer; nothing else in the ledger changed
+        close = db.session.scalar(select(Transfer).where(Transfer.kind == "close"))
+        assert close.amount == 70 and close.credit_account_id == issuance.id
+        assert db.session.scalar(select(func.count(Transfer.id))) == n_transfers + 1
+        assert db.session.get(Account, issuance.id).balance == before + 70
+        result = verify(db.session)
+        assert result["ok"] and result["imbalance"] == 0
+        # erased and ended
+        u = db.session.get(User, city.member.id)
+        assert (u.name, u.phone, u.openid, u.session_key) == (None, None, None, None)
+        assert u.closed_at is not None and u.nickname == "已注销用户"
+        report = db.session.scalar(select(MemberReport).where(MemberReport.user_id == u.id))
+        assert (report.status, report.name, report.phone) == ("closed", "已注销用户", "")
+        assert db.session.scalar(select(func.count(RoleGrant.id)).where(
+            RoleGrant.user_id == u.id, RoleGrant.revoked_at.is_(None))) == 0
+        assert db.session.get(Task, upcoming.id).claimed_count == 0
+        from backend.partywork.models_households import HouseholdLink, Visit
+        assert db.session.scalar(select(Visit.note).where(Visit.user_id == u.id)) == ""
+        assert db.session.scalar(select(HouseholdLink.status).where(HouseholdLink.user_id == u.id)) == "ended"
+        # the old token is dead; a second DELETE is 401, never 500
+        again = client.delete("/api/v1/me", headers=h)
+        assert again.status_code == 401 and error_code(again) == "AUTH_REQUIRED"
+        assert client.get("/api/v1/me", headers=h).status_code == 401
+        # the same WeChat identity starts afresh
+        fresh = client.post("/api/v1/auth/login", json={"code": "member"}).get_json()
+        assert fresh["user"]["id"] != city.member.id
+        assert fresh["user"]["roles"] == [{"role": "resident"}]
+        mine = client.get("/api/v1/me/export", headers={"Authorization": "Bearer " + fresh["token"]}).get_json()
+        assert mine["member_reports"] == [] and mine["account"]["balance"] == 0
+
+
+def test_closing_without_points_or_reports(client, login, city):
+    h = login("resident")
+    assert client.delete("/api/v1/me", headers=h).status_code == 204
+    assert db.session.scalar(select(func.count(Transfer.id))) == 0
+    assert db.session.get(User, city.resident.id).closed_at is not None
+    assert client.delete("/api/v1/me", headers=h).status_code == 401
+
+
+def test_closing_is_audited(client, login, city, built):
+    from backend.audit.models import AuditLog
+
+    client.delete("/api/v1/me", headers=login("member2"))
+    row = db.session.scalar(select(AuditLog).where(AuditLog.action == "account.close"))
+    assert row.actor_id == city.member2.id and row.object_id == city.member2.id
+    assert row.changes["after"]["moved_points"] == 0  # member2's 30 were reversed
+
+
+def test_export_needs_login(client):
+    assert client.get("/api/v1/me/export").status_code == 401
+    assert client.delete("/api/v1/me").status_code == 401
