@@ -10,6 +10,7 @@ import "./staff.js";
 import "./staff_task.js";
 import "./unit.js";
 import "./street.js";
+import "./partywork.js";
 
 const TABS = {
   member: [["#/me", "首", "首页"], ["#/tasks", "任", "任务"], ["#/scan", "扫", "扫码"], ["#/points", "分", "积分"]],

@@ -37,7 +37,8 @@ route("/me", "我的", async (view) => {
   const user = await me(true);
   const isMember = (user.roles || []).some((r) => r.role === "member");
   const actions = [["#/tasks", "任", "志愿任务"], ["#/scan", "扫", "扫码签到"], ["#/points", "分", "我的积分"], ["#/rewards", "兑", "积分兑换"],
-    ["#/donate", "赠", "积分转赠"], ["#/certificate", "证", "服务证明"], ["#/wish", "愿", "微心愿"], ["#/report", "报", "双报到"]];
+    ["#/donate", "赠", "积分转赠"], ["#/certificate", "证", "服务证明"], ["#/wish", "愿", "微心愿"], ["#/report", "报", "双报到"],
+    ["#/me/duty", "岗", "我的岗位"], ["#/me/households", "家", "联系家庭"], ["#/me/meetings", "会", "组织生活"]];
   const tasksBox = h("div");
   const consentBox = h("div");
   view.append(

@@ -3,6 +3,7 @@ import { get, me, post } from "./api.js";
 import { badge, busy, field, fmtTime, go, h, isoToLocal, localToIso, ok, route, section } from "./core.js";
 import { roleScope } from "./session.js";
 import { skillChips, skillNames } from "./member.js";
+import { linkGrid, STAFF_LINKS } from "./partywork.js";
 
 export async function staffCommunity() {
   const user = await me();
@@ -45,6 +46,7 @@ route("/staff", "社区工作台", async (view) => {
   const wishes = h("div");
   view.append(
     h("div", { class: "card" }, community, h("a", { class: "btn block", href: "#/staff/new-task", test: "go-new-task" }, "发布志愿任务")),
+    h("div", { class: "card" }, h("h2", {}, "党建工作"), linkGrid(STAFF_LINKS)),
     h("div", { class: "card" }, h("h2", {}, "待审核的报到"), reports),
     h("div", { class: "card" }, h("h2", {}, "本社区任务"), tasks),
     h("div", { class: "card" }, h("h2", {}, "待审核的微心愿"), wishes),
