@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 from flask import g, request, send_from_directory
 from flask_smorest import Api as SmorestApi
 
+import backend.api.messages  # noqa: F401  (Chinese validation messages, before any schema)
 from backend.api.common import ErrorSchema, current_user
 from backend.api.errors import handle_http, register_error_handlers
 from backend.extensions import db

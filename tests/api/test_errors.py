@@ -107,3 +107,11 @@ def test_query_value_past_the_integer_range_is_422(client, city, login):
     resp = client.get("/api/v1/admin/audit?actor_id=99999999999999999999", headers=login("admin"))
     assert resp.status_code in (200, 422)
     assert resp.status_code != 500
+
+
+def test_field_details_are_chinese(client, city, login):
+    resp = client.post("/api/v1/communities", json={"name": "", "street_id": "x", "bogus": 1}, headers=login("admin"))
+    details = resp.get_json()["error"]["details"]
+    assert details["name"] == ["长度应在 1 到 100 之间"]
+    assert details["street_id"] == ["应为整数"]
+    assert details["bogus"] == ["未知字段"]
