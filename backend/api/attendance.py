@@ -84,7 +84,7 @@ def code_image(args, code):
 
 
 @blp.post("/checkins")
-@blp.arguments(CheckinArgs)
+@blp.arguments(CheckinArgs())  # an instance: a class would be instantiated on every scan
 @blp.response(201, CheckinResult)
 @blp.alt_response(200, schema=CheckinResult, description="the same scan again: the first record")
 def checkin(args):

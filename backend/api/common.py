@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 from flask import current_app, request
 from sqlalchemy import Select
+from sqlalchemy.orm import lazyload
 
 from backend.auth import tokens
 from backend.auth.models import User
@@ -16,6 +17,7 @@ from backend.errors import AuthRequired
 from backend.extensions import db
 
 TZ = ZoneInfo("Asia/Shanghai")
+_ROLES_ON_DEMAND = (lazyload(User.roles),)
 
 
 def current_user() -> User:
@@ -29,7 +31,8 @@ def current_user() -> User:
     uid, version = tokens.read(
         current_app.config["SECRET_KEY"], current_app.config["TOKEN_TTL"], header[7:].strip()
     )
-    user = db.session.get(User, uid)
+    # Roles are read by policies only: loading them on first use spares every other request a query.
+    user = db.session.get(User, uid, options=_ROLES_ON_DEMAND)
     if user is None or user.closed_at is not None or user.token_version != version:
         raise AuthRequired("登录凭证已失效，请重新登录")
     request.environ["dangjian.user"] = user

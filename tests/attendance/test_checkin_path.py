@@ -1,0 +1,127 @@
+"""The short path of a scan: statements per scan, and the answers when a write loses a race."""
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from backend.attendance import checkin_tasks, services
+from backend.attendance.models import ABSENT, CHECKED_IN, SOURCE_MANUAL, SOURCE_SCAN, Attendance
+from backend.errors import InvalidState
+from backend.extensions import db
+from tests.attendance.conftest import NEAR, T0
+from tests.helpers import error_code
+
+
+@contextmanager
+def statements():
+    """The SQL statements the block sends (BEGIN/COMMIT excluded)."""
+    seen = []
+
+    def note(conn, cursor, statement, params, context, executemany):
+        seen.append(statement.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_a_scan_is_three_statements_and_a_repeat_two(city, login, clock, make_task, claim, scan, code_for):
+    task = make_task()
+    claim(task, city.member)
+    member = login("member")
+    clock(T0 + timedelta(minutes=1))
+    code_in = code_for(task, "in")
+    db.session.expunge_all()  # as in a fresh request: nothing of the test's in the session
+    with statements() as first:
+        assert scan(member, code_in, lat=NEAR[0], lng=NEAR[1]).status_code == 201
+    assert first == ["SELECT", "SELECT", "INSERT"]  # the caller (no roles), task+claim+attendance, the row
+    db.session.expunge_all()
+    with statements() as again:
+        assert scan(member, code_in).status_code == 200
+    assert again == ["SELECT", "SELECT"]
+    clock(T0 + timedelta(minutes=61))
+    code_out = code_for(task.id, "out")
+    db.session.expunge_all()
+    with statements() as out:
+        resp = scan(member, code_out)
+    assert resp.status_code == 201 and resp.get_json()["minutes"] == 60
+    assert out == ["SELECT", "SELECT", "UPDATE"]
+
+
+def test_policies_still_see_roles_loaded_on_demand(city, client, login, make_task):
+    task = make_task()
+    resp = client.get(f"/api/v1/tasks/{task.id}/checkin-code?action=in", headers=login("staff1"))
+    assert resp.status_code == 200
+    assert client.get(f"/api/v1/tasks/{task.id}/checkin-code?action=in", headers=login("member")).status_code == 403
+
+
+def test_a_real_scan_outweighs_an_absence(city, login, clock, make_task, claim, scan, code_for):
+    task = make_task()
+    claim(task, city.member)
+    db.session.add(Attendance(task_id=task.id, user_id=city.member.id, community_id=task.community_id,
+                              status=ABSENT, source=SOURCE_SCAN))
+    db.session.commit()
+    clock(T0 + timedelta(minutes=3))
+    resp = scan(login("member"), code_for(task, "in"))
+    assert resp.status_code == 201 and resp.get_json()["at"].startswith("2026-11-14T09:03:00")
+    db.session.expire_all()
+    row = db.session.query(Attendance).one()
+    assert (row.status, row.claim_id is not None) == (CHECKED_IN, True)
+
+
+def _lost_race(app, task, user, clock, code_for, written: Attendance):
+    """Read the scan's view, let `written` land first, then let the stale view write."""
+    clock(T0 + timedelta(minutes=2))
+    cfg = services.settings()
+    scan = services.verify_scan(code_for(task, "in"), T0 + timedelta(minutes=2), cfg=cfg)
+    conn = db.session.connection()
+    view = conn.execute(checkin_tasks._SCAN, {"task_id": task.id, "user_id": user.id}).first()
+    assert view.a_id is None  # nothing stored yet when the scan read
+    db.session.add(written)
+    db.session.flush()
+    return checkin_tasks._check_in(conn, user.id, view, None, scan, None, None, cfg)
+
+
+def test_losing_the_insert_to_an_identical_scan_answers_with_its_row(app, city, clock, make_task, claim, code_for):
+    task = make_task()
+    claim(task, city.member)
+    first_at = T0 + timedelta(minutes=1)
+    body, created = _lost_race(app, task, city.member, clock, code_for, Attendance(
+        task_id=task.id, user_id=city.member.id, community_id=task.community_id, status=CHECKED_IN,
+        source=SOURCE_SCAN, checkin_at=first_at, checkin_received_at=first_at))
+    assert created is False and body["at"] == first_at
+    assert db.session.query(Attendance).count() == 1
+
+
+def test_losing_the_insert_to_an_absence_still_checks_in(app, city, clock, make_task, claim, code_for):
+    task = make_task()
+    claim(task, city.member)
+    body, created = _lost_race(app, task, city.member, clock, code_for, Attendance(
+        task_id=task.id, user_id=city.member.id, community_id=task.community_id, status=ABSENT, source=SOURCE_SCAN))
+    assert created is True and body["at"] == T0 + timedelta(minutes=2)
+    db.session.expire_all()
+    assert db.session.query(Attendance).one().status == CHECKED_IN
+
+
+def test_losing_the_insert_to_a_staff_entry_is_invalid_state(app, city, clock, make_task, claim, code_for):
+    task = make_task()
+    claim(task, city.member)
+    with pytest.raises(InvalidState):
+        _lost_race(app, task, city.member, clock, code_for, Attendance(
+            task_id=task.id, user_id=city.member.id, community_id=task.community_id, status="checked_out",
+            source=SOURCE_MANUAL, minutes=90, manual_reason="补录"))
+
+
+def test_a_staff_entry_is_not_overwritten_by_a_scan(city, login, clock, make_task, claim, scan, code_for):
+    task = make_task()
+    claim(task, city.member)
+    db.session.add(Attendance(task_id=task.id, user_id=city.member.id, community_id=task.community_id,
+                              status="checked_out", source=SOURCE_MANUAL, minutes=90, manual_reason="补录"))
+    db.session.commit()
+    clock(T0 + timedelta(minutes=3))
+    assert error_code(scan(login("member"), code_for(task, "in"))) == "INVALID_STATE"
+    db.session.expire_all()
+    assert db.session.query(Attendance).one().minutes == 90
