@@ -34,6 +34,7 @@ def _rate(part: int, whole: int) -> float | None:
 def _figures(cids: list[int], period: str, now: datetime) -> dict:
     """Every figure for the scope: {"total": {...}, "per": {community_id: {...}}}."""
     start, end = period_bounds(period)
+    figures.tune_session()
     reported, listed = figures.report_counts(cids)
     active, active_total = figures.members_active(cids, start, end)
     as_of = min(end, now)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, case, distinct, func, literal, select, tuple_, union, union_all
+from sqlalchemy import and_, case, distinct, func, literal, select, text, tuple_, union, union_all
 from sqlalchemy.orm import aliased
 
 from backend.attendance.models import ABSENT, CHECKED_OUT, SOURCE_MANUAL, Attendance
@@ -48,6 +48,15 @@ def _members():
     return select(RoleGrant.user_id).where(RoleGrant.role == "member", RoleGrant.revoked_at.is_(None))
 
 
+def tune_session() -> None:
+    """PostgreSQL, for the rest of this (read-only) transaction: no JIT (compiling the big
+    aggregates cost more than running them) and room to hash a scope's (community, member) pairs
+    in memory instead of spilling to disk. SET LOCAL ends with the transaction."""
+    if dialect() == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL work_mem = '32MB'"))
+
+
 # --- 报到率 -----------------------------------------------------------------------------------
 
 def _listed_units(cids):
@@ -63,10 +72,13 @@ def _listed_units(cids):
 def report_counts(cids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
     """({community_id: reported}, {community_id: listed})."""
     pairs = _listed_units(cids)
+    # roster sizes per unit first (few rows), then per community: joining the pairs to every
+    # roster row made PostgreSQL expect millions of rows (and spend half a second JIT-compiling)
+    roster = (select(UnitMember.unit_id, func.count(UnitMember.id).label("n"))
+              .where(UnitMember.removed_at.is_(None)).group_by(UnitMember.unit_id).subquery())
     listed = db.session.execute(
-        select(pairs.c.community_id, func.count(UnitMember.id))
-        .join(UnitMember, UnitMember.unit_id == pairs.c.unit_id)
-        .where(UnitMember.removed_at.is_(None)).group_by(pairs.c.community_id))
+        select(pairs.c.community_id, func.sum(roster.c.n))
+        .join(roster, roster.c.unit_id == pairs.c.unit_id).group_by(pairs.c.community_id))
     reported = db.session.execute(
         select(MemberReport.community_id, func.count(distinct(UnitMember.id)))
         .join(UnitMember, and_(UnitMember.unit_id == MemberReport.unit_id, UnitMember.phone == MemberReport.phone))
@@ -211,23 +223,35 @@ def tasks_held(cids, start, end) -> dict[int, int]:
 
 
 def points(cids, start, end) -> tuple[dict[int, int], dict[int, int]]:
-    """({community_id: points issued}, {community_id: points spent}), net of reversals."""
-    def net(kind_account: str, kind: str, out_of: bool) -> dict[int, int]:
-        own = Transfer.debit_account_id if out_of else Transfer.credit_account_id
-        back = Transfer.credit_account_id if out_of else Transfer.debit_account_id
-        period = and_(Transfer.created_at >= start, Transfer.created_at < end)
-        accounts = and_(Account.community_id.in_(cids), Account.kind == kind_account)
-        gross = _pairs(db.session.execute(
-            select(Account.community_id, func.sum(Transfer.amount)).join(Account, Account.id == own)
-            .where(accounts, Transfer.kind == kind, period).group_by(Account.community_id)))
-        orig = aliased(Transfer)
-        undone = _pairs(db.session.execute(
-            select(Account.community_id, func.sum(Transfer.amount)).join(Account, Account.id == back)
-            .join(orig, orig.id == Transfer.reverses_id)
-            .where(accounts, Transfer.kind == "reverse", orig.kind == kind, period).group_by(Account.community_id)))
-        return {c: gross.get(c, 0) - undone.get(c, 0) for c in set(gross) | set(undone)}
+    """({community_id: points issued}, {community_id: points spent}), net of reversals.
 
-    return net(ISSUANCE, "earn", True), net(REWARDS, "redeem", False)
+    One pass over the period's transfers: each counted transfer is mapped to the community account
+    it concerns (an earning's debit, a redemption's credit, a reversal's opposite side) with its
+    signed amount, summed per account, and only then joined to the scope's accounts (joining per
+    account first fetched every transfer of an issuance account by a random heap access)."""
+    orig = aliased(Transfer)
+    period = and_(Transfer.created_at >= start, Transfer.created_at < end)
+    earn, was_earn = Transfer.kind == "earn", orig.kind == "earn"
+    rows = union_all(
+        select(case((earn, Transfer.debit_account_id), else_=Transfer.credit_account_id).label("account_id"),
+               case((earn, 1), else_=0).label("issued"), Transfer.amount.label("amount"))
+        .where(Transfer.kind.in_(("earn", "redeem")), period),
+        select(case((was_earn, Transfer.credit_account_id), else_=Transfer.debit_account_id),
+               case((was_earn, 1), else_=0), -Transfer.amount)
+        .join(orig, orig.id == Transfer.reverses_id)
+        .where(Transfer.kind == "reverse", orig.kind.in_(("earn", "redeem")), period),
+    ).subquery()
+    per_account = (select(rows.c.account_id, rows.c.issued, func.sum(rows.c.amount).label("amount"))
+                   .group_by(rows.c.account_id, rows.c.issued).subquery())
+    out: tuple[dict[int, int], dict[int, int]] = ({}, {})
+    for cid, is_issued, amount in db.session.execute(
+            select(Account.community_id, per_account.c.issued, func.sum(per_account.c.amount))
+            .join(Account, Account.id == per_account.c.account_id)
+            .where(Account.community_id.in_(cids),
+                   Account.kind == case((per_account.c.issued == 1, ISSUANCE), else_=REWARDS))
+            .group_by(Account.community_id, per_account.c.issued)):
+        out[0 if is_issued else 1][cid] = int(amount or 0)
+    return out
 
 
 def wishes(cids, start, end) -> tuple[dict[int, int], dict[int, int]]:
