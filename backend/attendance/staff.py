@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
+from sqlalchemy.orm.util import identity_key
 
 from backend.attendance.checkin_tasks import active_claim, attendance_of, clipped_minutes
 from backend.attendance.errors import NotClaimed
@@ -144,36 +145,35 @@ def enter_manual(actor: User, task_id: int, user_id: int, minutes: int, reason: 
 def confirm(actor: User, task_id: int, now: datetime | None = None) -> dict:
     """Award every finished, not yet awarded attendance of the task once: {"awarded", "points", "confirmed"}.
 
-    The task row is locked (PostgreSQL) and each attendance is claimed by a conditional
-    UPDATE of awarded_at, so two staff pressing at once award each attendance exactly once.
-    Points go through the time bank's award(); zero-point attendances are marked, not posted."""
+    The task row is locked (PostgreSQL) and the attendances are claimed by one conditional,
+    set-based UPDATE of awarded_at (RETURNING what was claimed), so two staff pressing at once
+    award each attendance exactly once. Points go through the time bank's award() in one call;
+    zero-point attendances are marked, not posted."""
     task = db.session.execute(select(Task).where(Task.id == task_id).with_for_update()).scalar_one_or_none()
     if task is None:
         raise NotFound("任务不存在")
     policy.require_staff(actor, task.community_id)
     now = now or utcnow()
-    entries, confirmed = [], []
-    for row in db.session.scalars(select(Attendance).where(
-            Attendance.task_id == task.id, Attendance.status == CHECKED_OUT,
-            Attendance.awarded_at.is_(None)).order_by(Attendance.id)).all():
-        points = max(0, row.minutes) * task.points_per_hour // 60
-        won = db.session.execute(update(Attendance).where(
-            Attendance.id == row.id, Attendance.awarded_at.is_(None)).values(
-            awarded_at=now, points=points)).rowcount
-        if not won:
-            continue
-        confirmed.append(row.id)
-        if points > 0:
-            kind = "荣誉" if row.source == SOURCE_MANUAL else "志愿服务"
-            entries.append({"user_id": row.user_id, "amount": points, "ref_type": "attendance", "ref_id": row.id,
-                            "memo": f"{kind}：{task.title}（{row.minutes}分钟）"})
+    a = Attendance.__table__
+    points = case((a.c.minutes > 0, a.c.minutes * task.points_per_hour // 60), else_=0)
+    claimed = sorted(db.session.execute(
+        update(a).where(a.c.task_id == task.id, a.c.status == CHECKED_OUT, a.c.awarded_at.is_(None))
+        .values(awarded_at=now, points=points)
+        .returning(a.c.id, a.c.user_id, a.c.source, a.c.minutes, a.c.points)).all())
+    for row in claimed:  # the ORM's copies (if any) are stale now
+        obj = db.session.identity_map.get(identity_key(Attendance, row.id))
+        if obj is not None:
+            db.session.expire(obj)
+    entries = [{"user_id": r.user_id, "amount": r.points, "ref_type": "attendance", "ref_id": r.id,
+                "memo": f"{'荣誉' if r.source == SOURCE_MANUAL else '志愿服务'}：{task.title}（{r.minutes}分钟）"}
+               for r in claimed if r.points > 0]
     awarded, total = 0, 0
     if entries:
         from backend.timebank.earn import award
 
         awarded, total = award(db.session, community_id=task.community_id, entries=entries, actor_id=actor.id)
-    if confirmed:
+    if claimed:
         record(actor.id, "task.confirm_attendance", "task", task.id,
-               after={"attendance_ids": confirmed, "awarded": awarded, "points": total},
+               after={"attendance_ids": [r.id for r in claimed], "awarded": awarded, "points": total},
                community_id=task.community_id)
-    return {"awarded": awarded, "points": total, "confirmed": len(confirmed)}
+    return {"awarded": awarded, "points": total, "confirmed": len(claimed)}

@@ -4,14 +4,15 @@ from __future__ import annotations
 from datetime import datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
-from backend.timebank.accounts import community_accounts, ensure_wallets, lock_accounts
+from backend.timebank.accounts import add_to_accounts, community_accounts, ensure_wallets, lock_account_rows
+from backend.timebank.bulk import among, insert_transfers
 from backend.timebank.chain import lock_ledger, transfer_hash
 from backend.timebank.idempotency import fingerprint
-from backend.timebank.models import Account, ChainHead, TimebankPolicy, Transfer
+from backend.timebank.models import ChainHead, TimebankPolicy, Transfer
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -49,7 +50,7 @@ def award(session: Session, *, community_id: int, entries: list[dict], actor_id:
     if not wanted:
         return 0, 0
     head = lock_ledger(session)  # concurrent confirmations queue here, then see each other's work
-    done = set(session.scalars(select(Transfer.idempotency_key).where(Transfer.idempotency_key.in_(list(wanted)))))
+    done = set(session.scalars(select(Transfer.idempotency_key).where(among(session, Transfer.idempotency_key, wanted))))
     todo = [(k, e) for k, e in wanted.items() if k not in done]
     if not todo:
         return 0, 0
@@ -58,8 +59,8 @@ def award(session: Session, *, community_id: int, entries: list[dict], actor_id:
     now = utcnow()
     cap = session.scalar(select(TimebankPolicy.daily_cap).where(TimebankPolicy.community_id == community_id))
     today = _earned_today(session, issuance, list(wallets.values()), now) if cap else {}
-    accounts = lock_accounts(session, [issuance, *wallets.values()])
-    balances = {aid: a.balance for aid, a in accounts.items()}
+    accounts = lock_account_rows(session, [issuance, *wallets.values()])
+    balances = {aid: a.credits_posted - a.debits_posted for aid, a in accounts.items()}
     rows, credits, total = [], {}, 0
     seq, prev = head.seq, head.hash
     for key, e in todo:
@@ -87,15 +88,11 @@ def award(session: Session, *, community_id: int, entries: list[dict], actor_id:
         total += amount
     if not rows:
         return 0, 0
-    session.execute(Transfer.__table__.insert(), rows)
-    acct = Account.__table__
-    session.execute(update(acct).where(acct.c.id == bindparam("wid"))
-                    .values(credits_posted=acct.c.credits_posted + bindparam("amt")),
-                    [{"wid": w, "amt": a} for w, a in credits.items()])
-    session.execute(update(acct).where(acct.c.id == issuance).values(debits_posted=acct.c.debits_posted + total))
-    last_id = session.scalar(select(Transfer.id).where(Transfer.seq == seq))
+    last_id = insert_transfers(session, rows)
+    deltas = {wid: {"credits_posted": amt, "earned_posted": amt} for wid, amt in credits.items()}
+    deltas[issuance] = {"debits_posted": total}
+    add_to_accounts(session, deltas)
     session.execute(update(ChainHead).where(ChainHead.id == head.id)
                     .values(seq=seq, hash=prev, head_transfer_id=last_id))
-    for obj in (head, *accounts.values()):
-        session.expire(obj)  # Core writes bypassed the ORM: reload them on next use
+    session.expire(head)  # Core writes bypassed the ORM: reload it on next use
     return len(rows), total

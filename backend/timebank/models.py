@@ -32,6 +32,10 @@ class Account(Base):
     no_negative: Mapped[bool] = mapped_column(default=False)
     debits_posted: Mapped[int] = mapped_column(BigInteger, default=0)
     credits_posted: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Running totals for the summary (O(1) reads): earnings in net of their reversals, and
+    # redemptions out net of theirs. Kept by every posting; verify() recomputes them.
+    earned_posted: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    spent_posted: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
     __table_args__ = (

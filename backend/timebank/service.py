@@ -1,16 +1,18 @@
 """Posting transfers, reversing them, reading wallets. The caller owns the transaction."""
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.errors import DomainError, NotFound, ValidationFailed
-from backend.timebank.accounts import community_accounts, ensure_wallets, lock_accounts, wallet_id
+from backend.timebank.accounts import (add_to_accounts, community_accounts, counter_deltas, ensure_wallets,
+                                       lock_account_rows, lock_accounts, wallet_id)
 from backend.timebank.chain import lock_ledger, row_fields, transfer_hash
 from backend.timebank.errors import AccountClosed, AlreadyReversed, IdempotencyMismatch, InsufficientBalance, NotReversible
 from backend.timebank.idempotency import find_transfer, fingerprint, replay_failure, tag
-from backend.timebank.models import TRANSFER_KINDS, Account, ChainHead, Transfer
+from backend.timebank.models import TRANSFER_KINDS, ChainHead, Transfer
+from backend.timebank.statement import statement_item, statement_query, wallet_summary  # noqa: F401  (re-exported)
 
 MEMO_MAX = 200
 
@@ -43,6 +45,8 @@ def transfer(session: Session, *, debit_account_id: int, credit_account_id: int,
     fp = fingerprint(request or {"debit": debit_account_id, "credit": credit_account_id, "amount": amount,
                                  "kind": kind, "ref_type": ref_type, "ref_id": ref_id, "memo": memo,
                                  "reverses": reverses_id})
+    # Everything above runs before the ledger lock; from here on the work is kept short
+    # (Core statements, no ORM loads): the lock is held until commit.
     head = lock_ledger(session)
     existing = find_transfer(session, idempotency_key)
     if existing is not None:
@@ -50,15 +54,16 @@ def transfer(session: Session, *, debit_account_id: int, credit_account_id: int,
             raise IdempotencyMismatch(details={"idempotency_key": idempotency_key})
         return existing
     replay_failure(session, idempotency_key, fp)
-    accounts = lock_accounts(session, [debit_account_id, credit_account_id])
+    accounts = lock_account_rows(session, [debit_account_id, credit_account_id])
     if len(accounts) != 2:
         raise NotFound("积分账户不存在")
     debit, credit = accounts[debit_account_id], accounts[credit_account_id]
     try:
         if debit.closed_at is not None or credit.closed_at is not None:
             raise AccountClosed()
-        if debit.no_negative and debit.balance < amount:
-            raise InsufficientBalance(details={"balance": debit.balance, "amount": amount})
+        balance = debit.credits_posted - debit.debits_posted
+        if debit.no_negative and balance < amount:
+            raise InsufficientBalance(details={"balance": balance, "amount": amount})
     except DomainError as exc:
         raise tag(exc, idempotency_key, fp)
     return _post(session, head, debit, credit, amount=amount, kind=kind, actor_id=actor_id,
@@ -66,19 +71,24 @@ def transfer(session: Session, *, debit_account_id: int, credit_account_id: int,
                  reverses_id=reverses_id, fingerprint=fp)
 
 
-def _post(session: Session, head: ChainHead, debit: Account, credit: Account, **fields) -> Transfer:
-    """Write one transfer and both balances (the ledger lock and both account locks are held)."""
-    amount = fields["amount"]
-    debit.debits_posted += amount
-    credit.credits_posted += amount
+def _post(session: Session, head: ChainHead, debit, credit, **fields) -> Transfer:
+    """Write one transfer, both balances and the chain head (the ledger lock and both account
+    locks are held): one INSERT and three UPDATEs."""
+    amount, kind = fields["amount"], fields["kind"]
+    reversed_kind = (session.scalar(select(Transfer.kind).where(Transfer.id == fields["reverses_id"]))
+                     if fields.get("reverses_id") else None)
     t = Transfer(seq=head.seq + 1, debit_account_id=debit.id, credit_account_id=credit.id,
-                 debit_balance_after=debit.balance, credit_balance_after=credit.balance,
+                 debit_balance_after=debit.credits_posted - debit.debits_posted - amount,
+                 credit_balance_after=credit.credits_posted - credit.debits_posted + amount,
                  created_at=utcnow(), **fields)
     t.hash = transfer_hash(row_fields(t), head.hash)
     session.add(t)
     session.flush()
-    head.seq, head.hash, head.head_transfer_id = t.seq, t.hash, t.id
-    session.flush()
+    debit_delta, credit_delta = counter_deltas(kind, amount, reversed_kind)
+    add_to_accounts(session, {debit.id: debit_delta, credit.id: credit_delta})
+    session.execute(update(ChainHead).where(ChainHead.id == head.id)
+                    .values(seq=t.seq, hash=t.hash, head_transfer_id=t.id))
+    session.expire(head)
     return t
 
 
@@ -89,7 +99,8 @@ def donate(session: Session, *, from_user_id: int, to_user_id: int, amount: int,
 
     if from_user_id == to_user_id:
         raise ValidationFailed(details={"to_user_id": ["不能转赠给自己"]})
-    to = session.get(User, to_user_id)
+    # one light row (session.get would load the User with its roles)
+    to = session.execute(select(User.id, User.closed_at).where(User.id == to_user_id)).first()
     if to is None or to.closed_at is not None:
         raise NotFound("受赠人不存在")
     wallets = ensure_wallets(session, [from_user_id, to_user_id])
@@ -124,44 +135,6 @@ def community_of_transfer(session: Session, t: Transfer) -> int | None:
     from backend.timebank.accounts import community_of
 
     return community_of(session, [t.debit_account_id, t.credit_account_id])
-
-
-def wallet_summary(session: Session, user_id: int) -> dict:
-    """{"balance", "earned_total", "spent_total"} of a person (earnings and spending net of reversals)."""
-    wid = wallet_id(session, user_id)
-    if wid is None:
-        return {"balance": 0, "earned_total": 0, "spent_total": 0}
-    acct = session.get(Account, wid, populate_existing=True)
-
-    def total(side, kind) -> int:
-        return session.scalar(select(func.coalesce(func.sum(Transfer.amount), 0)).where(
-            side == wid, Transfer.kind == kind)) or 0
-
-    def reversed_total(side, kind) -> int:
-        orig = aliased(Transfer)
-        return session.scalar(select(func.coalesce(func.sum(Transfer.amount), 0))
-                              .join(orig, orig.id == Transfer.reverses_id)
-                              .where(side == wid, orig.kind == kind)) or 0
-
-    earned = total(Transfer.credit_account_id, "earn") - reversed_total(Transfer.debit_account_id, "earn")
-    spent = total(Transfer.debit_account_id, "redeem") - reversed_total(Transfer.credit_account_id, "redeem")
-    return {"balance": acct.balance, "earned_total": int(earned), "spent_total": int(spent)}
-
-
-def statement_query(session: Session, user_id: int) -> tuple[Select, int | None]:
-    """(query of the person's transfers, wallet id) for cursor paging on Transfer.id."""
-    wid = wallet_id(session, user_id)
-    q = select(Transfer).where(or_(Transfer.debit_account_id == wid, Transfer.credit_account_id == wid))
-    return q, wid
-
-
-def statement_item(t: Transfer, wid: int) -> dict:
-    """A statement row from the wallet owner's side: signed amount, their balance_after."""
-    incoming = t.credit_account_id == wid
-    return {"id": t.id, "kind": t.kind, "amount": t.amount if incoming else -t.amount,
-            "balance_after": t.credit_balance_after if incoming else t.debit_balance_after,
-            "memo": t.memo, "created_at": t.created_at, "ref_type": t.ref_type, "ref_id": t.ref_id,
-            "reverses_id": t.reverses_id}
 
 
 def close_wallet(session: Session, *, user_id: int, community_id: int, actor_id: int | None) -> Transfer | None:

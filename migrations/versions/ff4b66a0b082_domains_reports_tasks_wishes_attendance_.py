@@ -1,8 +1,8 @@
 """domains: reports, tasks, wishes, attendance, time bank, rewards, feedback, party work, oversight, notifications
 
-Revision ID: 43928b92e5be
+Revision ID: ff4b66a0b082
 Revises: 6e5fab91552f
-Create Date: 2026-11-25 05:35:16.716002
+Create Date: 2026-11-25 06:36:49.192554
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import backend.db
 
 
 # revision identifiers, used by Alembic.
-revision = '43928b92e5be'
+revision = 'ff4b66a0b082'
 down_revision = '6e5fab91552f'
 branch_labels = None
 depends_on = None
@@ -211,6 +211,8 @@ def upgrade():
     sa.Column('no_negative', sa.Boolean(), nullable=False),
     sa.Column('debits_posted', sa.BigInteger(), nullable=False),
     sa.Column('credits_posted', sa.BigInteger(), nullable=False),
+    sa.Column('earned_posted', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
+    sa.Column('spent_posted', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
     sa.Column('created_at', backend.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('closed_at', backend.db.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("kind IN ('wallet', 'issuance', 'rewards', 'expiry')", name=op.f('ck_ledger_accounts_kind')),

@@ -1,0 +1,65 @@
+"""Set-based writes for batches (award of a whole task, opening many wallets).
+
+On PostgreSQL a batch is one statement whose parameters are a handful of arrays
+(`unnest(...)`): compiling and binding it costs the same for 1 row or 10,000, unlike a
+multi-row VALUES with one bind parameter per cell (SQLAlchemy compiles each one) or an
+executemany (one round trip per row). SQLite runs in process, so an executemany is fine there.
+"""
+from __future__ import annotations
+
+from sqlalchemy import any_, bindparam, insert, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from backend.timebank.models import Transfer
+
+# (column, PostgreSQL array type) of a transfer row, in insert order.
+TRANSFER_COLUMNS = (
+    ("seq", "bigint"), ("debit_account_id", "int"), ("credit_account_id", "int"), ("amount", "bigint"),
+    ("kind", "text"), ("ref_type", "text"), ("ref_id", "int"), ("actor_id", "int"), ("memo", "text"),
+    ("idempotency_key", "text"), ("fingerprint", "text"), ("reverses_id", "int"),
+    ("debit_balance_after", "bigint"), ("credit_balance_after", "bigint"), ("created_at", "timestamptz"),
+    ("hash", "text"),
+)
+
+
+def is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_transfers(session: Session, rows: list[dict]) -> int:
+    """Insert transfer rows (dicts with every TRANSFER_COLUMNS key); returns the largest new id."""
+    if is_pg(session):
+        cols = ", ".join(c for c, _ in TRANSFER_COLUMNS)
+        arrays = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in TRANSFER_COLUMNS)
+        stmt = text(f"WITH ins AS (INSERT INTO transfers ({cols}) SELECT * FROM unnest({arrays}) "
+                    f"RETURNING id) SELECT max(id) FROM ins")
+        return session.scalar(stmt, {c: [r[c] for r in rows] for c, _ in TRANSFER_COLUMNS})
+    session.execute(insert(Transfer.__table__), rows)
+    return session.scalar(text("SELECT max(id) FROM transfers"))
+
+
+def open_wallets_pg(session: Session, user_ids: list[int], now) -> None:
+    """INSERT the missing wallets of these people in one statement (PostgreSQL)."""
+    session.execute(text(
+        "INSERT INTO ledger_accounts (kind, user_id, no_negative, debits_posted, credits_posted, earned_posted, "
+        "spent_posted, created_at) SELECT 'wallet', u, true, 0, 0, 0, 0, :now FROM unnest(CAST(:ids AS int[])) u "
+        "ON CONFLICT (user_id) WHERE kind = 'wallet' DO NOTHING"), {"ids": list(user_ids), "now": now})
+
+
+def add_to_accounts_pg(session: Session, rows: list[tuple], counters: tuple[str, ...]) -> None:
+    """UPDATE ledger_accounts adding per-account deltas, one statement (PostgreSQL).
+    rows: (account_id, delta of counters[0], delta of counters[1], ...)."""
+    sets = ", ".join(f"{c} = a.{c} + d.{c}" for c in counters)
+    arrays = ", ".join(f"CAST(:{c} AS bigint[])" for c in counters)
+    params = {"ids": [r[0] for r in rows], **{c: [r[i + 1] for r in rows] for i, c in enumerate(counters)}}
+    session.execute(text(f"UPDATE ledger_accounts AS a SET {sets} FROM unnest(CAST(:ids AS int[]), {arrays}) "
+                         f"AS d(id, {', '.join(counters)}) WHERE a.id = d.id"), params)
+
+
+def among(session: Session, column, values) -> object:
+    """`column IN values`; on PostgreSQL `column = ANY(:array)` (one parameter, not one per value)."""
+    values = list(values)
+    if is_pg(session):
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
