@@ -30,6 +30,7 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow; rc=$$?; if [ $$rc = 5 ]; then exit 0; else exit $$rc; fi
 
 bench: $(STAMP)
+	@WITH_BENCH=1 sh scripts/system-deps.sh
 	$(BIN)/python -m bench
 
 clean:

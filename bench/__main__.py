@@ -12,7 +12,7 @@ from datetime import datetime
 from bench import env  # noqa: F401  (sets the production environment before backend is imported)
 from bench.report import Row, table
 
-WORKLOADS = ["checkin", "donations", "ledger", "confirm", "statement", "feedback"]
+WORKLOADS = ["checkin", "donations", "ledger", "confirm", "statement", "feedback", "dashboard", "export"]
 
 
 def main(argv=None) -> int:
@@ -26,7 +26,7 @@ def main(argv=None) -> int:
         os.makedirs(args.profile, exist_ok=True)
     prof = (lambda name: os.path.join(args.profile, name + ".txt")) if args.profile else (lambda name: None)
 
-    from bench import checkin, ledger, statement, feedback, donations
+    from bench import checkin, dashboard, donations, export_transfers, feedback, ledger, statement
 
     runs = {
         "checkin": lambda: checkin.run(args.members, profile=prof("checkin")),
@@ -35,6 +35,8 @@ def main(argv=None) -> int:
         "confirm": ledger.run_confirm,
         "statement": lambda: statement.run(args.big),
         "feedback": feedback.run,
+        "dashboard": dashboard.run,
+        "export": export_transfers.run,
     }
     rows: list[Row] = []
     rss = []
@@ -42,13 +44,14 @@ def main(argv=None) -> int:
     for name in args.only or WORKLOADS:
         print(f"... {name}", file=sys.stderr, flush=True)
         try:
-            row = runs[name]()
+            got = runs[name]()
         except Exception as exc:  # one broken workload must not hide the others' figures
             traceback.print_exc()
-            row = Row(name, ok=False, notes=[f"failed: {type(exc).__name__}: {exc}"[:300]])
-        rows.append(row)
-        if getattr(row, "rss", None):
-            rss.append(row.rss)
+            got = Row(name, ok=False, notes=[f"failed: {type(exc).__name__}: {exc}"[:300]])
+        for row in got if isinstance(got, list) else [got]:  # the export gives one row per format
+            rows.append(row)
+            if getattr(row, "rss", None):
+                rss.append(row.rss)
     if rss:
         rows.append(Row("footprint: gunicorn worker RSS after load", product=f"{max(rss):.0f} MB",
                         target="<120 MB", ok=max(rss) < 120))

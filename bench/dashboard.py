@@ -8,6 +8,8 @@ import statistics
 import sys
 import time
 
+import psutil
+
 os.environ.setdefault("BENCH_DB", "bench_oversight")  # not the shared bench database
 os.environ.setdefault("BENCH_REDIS", "redis://127.0.0.1:6379/12")
 
@@ -123,6 +125,7 @@ def run(members: int = 100_000) -> Row:
         db.session.add(RoleGrant(user_id=admin.id, role="admin"))
         db.session.commit()
         times, out = [], None
+        rss_before = psutil.Process().memory_info().rss
         for _ in range(RUNS):
             db.session.expire_all()
             t0 = time.perf_counter()
@@ -130,10 +133,12 @@ def run(members: int = 100_000) -> Row:
             times.append(time.perf_counter() - t0)
             print(f"  dashboard {times[-1] * 1000:.0f} ms", file=sys.stderr, flush=True)
             db.session.rollback()
+        grew = (psutil.Process().memory_info().rss - rss_before) / 2**20
     median, worst = statistics.median(times), max(times)
     row.product = f"median {median * 1000:.0f} ms, max {worst * 1000:.0f} ms"
     row.ok = median < 1.0
-    row.notes += [f"bulk load {loaded:.1f} s; first (cold) run {times[0] * 1000:.0f} ms",
+    row.notes += [f"bulk load {loaded:.1f} s; first (cold) run {times[0] * 1000:.0f} ms; "
+                  f"process RSS grew {grew:.1f} MB over {RUNS} runs (figures come back as rows, not members)",
                   f"members_active {out['members_active']:,}, report_rate {out['report_rate']}, "
                   f"points_issued {out['points_issued']:,}, quiet {out['quiet_members']}, "
                   f"rows {len(out['communities'])}"]

@@ -5,6 +5,7 @@
 need=""
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || need="$need fonts-wqy-microhei"
 command -v pdftotext >/dev/null 2>&1 || need="$need poppler-utils"
+[ "${WITH_BENCH:-0}" = 1 ] && ! command -v wrk >/dev/null 2>&1 && need="$need wrk"
 [ "${WITH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1 && need="$need chromium"
 [ -z "$need" ] && exit 0
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
