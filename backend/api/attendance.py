@@ -35,11 +35,19 @@ class CheckinArgs(ma.Schema):
     lng = ma.fields.Float(load_default=None, allow_none=True, validate=ma.validate.Range(-180, 180))
     scanned_at = LocalDateTime(load_default=None, allow_none=True,
                                metadata={"description": "when the phone read the code (a scan sent later, offline)"})
+    task_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=ma.validate.Range(min=1),
+                                metadata={"description": "the task whose page scanned: another task's code is 422 CODE_INVALID"})
+    meeting_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=ma.validate.Range(min=1),
+                                   metadata={"description": "the same for a meeting"})
+    action = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.OneOf(["in", "out"]),
+                              metadata={"description": "the button pressed: a code of the other action is 422 CODE_INVALID"})
 
     @ma.validates_schema
-    def _both_coordinates(self, data, **kw):
+    def _consistent(self, data, **kw):
         if (data.get("lat") is None) != (data.get("lng") is None):
             raise ma.ValidationError("经纬度须同时提供", "lat" if data.get("lat") is None else "lng")
+        if data.get("task_id") is not None and data.get("meeting_id") is not None:
+            raise ma.ValidationError("任务与会议只能指定其一", "meeting_id")
 
 
 class CheckinResult(ma.Schema):
@@ -90,5 +98,6 @@ def code_image(args, code):
 def checkin(args):
     """Scan a check-in/out code (the member who claimed); 201 the first time, 200 when repeated."""
     body, created = services.checkin(current_user(), args["code"], lat=args["lat"], lng=args["lng"],
-                                     scanned_at=args["scanned_at"])
+                                     scanned_at=args["scanned_at"], task_id=args["task_id"],
+                                     meeting_id=args["meeting_id"], action=args["action"])
     return body, 201 if created else 200

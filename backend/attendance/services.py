@@ -134,11 +134,25 @@ def code_picture(code: str, *, fmt: str = "png", kind: str | None = None, wechat
     return images.render(code, fmt=fmt, kind=kind, client=wechat, real_appid=real_appid)
 
 
+def check_expected(scan: Scan, *, task_id: int | None = None, meeting_id: int | None = None,
+                   action: str | None = None) -> None:
+    """CodeInvalid when the scan is not what the client says it is scanning: the page it was
+    scanned from names a task or meeting and the button pressed names the action."""
+    for letter, wanted in (("T", task_id), ("M", meeting_id)):
+        if wanted is not None and (scan.subject_type, scan.subject_id) != (letter, wanted):
+            raise CodeInvalid("该签到码不属于当前任务或会议")
+    if action is not None and scan.action != action:
+        raise CodeInvalid("签到码与所选操作（签到/签退）不符")
+
+
 def checkin(user, code: str, *, lat: float | None = None, lng: float | None = None,
-            scanned_at: datetime | None = None, now: datetime | None = None) -> tuple[dict, bool]:
-    """POST /checkins: verify the code and hand the scan to its subject's handler."""
+            scanned_at: datetime | None = None, now: datetime | None = None, task_id: int | None = None,
+            meeting_id: int | None = None, action: str | None = None) -> tuple[dict, bool]:
+    """POST /checkins: verify the code (and what the client expects it to be), then hand the
+    scan to its subject's handler."""
     cfg = settings()
     scan = verify_scan(code, now or utcnow(), scanned_at, cfg)
+    check_expected(scan, task_id=task_id, meeting_id=meeting_id, action=action)
     handler = _HANDLERS.get(scan.subject_type)
     if handler is None:
         raise CodeInvalid()
