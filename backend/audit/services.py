@@ -36,7 +36,9 @@ def record(actor_id: int | None, action: str, object_type: str, object_id: int |
         actor_id=actor_id, action=action, object_type=object_type, object_id=object_id,
         community_id=community_id, street_id=street_id,
         changes={"before": _jsonable(before or {}), "after": _jsonable(after or {})},
-        request_id=meta.get("request_id"), ip=meta.get("ip"),
+        # the request id is the client's X-Request-Id when sent: cut to what the column holds
+        request_id=(meta.get("request_id") or None) and meta["request_id"][:64],
+        ip=(meta.get("ip") or None) and meta["ip"][:64],
     )
     db.session.add(row)
     db.session.flush()

@@ -90,7 +90,20 @@ def grant_role(actor: User | None, user_id: int, role: str, **scope) -> RoleGran
     db.session.add(grant)
     db.session.flush()
     db.session.expire(user, ["roles"])
+    _audit_grant(actor, grant)
     return grant
+
+
+def _audit_grant(actor: User | None, grant: RoleGrant) -> None:
+    """The audit row of a new grant, placed in the street it concerns (for street_admin reads)."""
+    from backend.audit.services import record
+
+    street_id = grant.street_id
+    if grant.unit_id is not None:
+        street_id = db.session.scalar(select(Unit.street_id).where(Unit.id == grant.unit_id))
+    record(actor.id if actor else None, "role.grant", "role_grant", grant.id,
+           after={"user_id": grant.user_id, **grant.as_dict()}, community_id=grant.community_id,
+           street_id=street_id)
 
 
 def revoke_role(user_id: int, role: str, **scope) -> int:

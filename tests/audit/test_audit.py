@@ -24,18 +24,23 @@ def test_record_sets_street_from_community(city):
 def test_role_grant_via_api_is_listed_with_request_id(client, city, login):
     h = login("admin")
     _row(city, city.c1, "report.approve")
-    resp = client.get("/api/v1/admin/audit?action=report.approve", headers={**h, "X-Request-Id": "abc"})
+    grant = client.post("/api/v1/roles", json={"user_id": city.resident.id, "role": "staff", "community_id": city.c1.id},
+                        headers={**h, "X-Request-Id": "abc"}).get_json()
+    resp = client.get("/api/v1/admin/audit?action=role.grant&object_type=role_grant", headers=h)
     assert resp.status_code == 200
-    items = resp.get_json()["items"]
+    [item] = [i for i in resp.get_json()["items"] if i["actor_id"] == city.admin.id]
+    assert (item["object_id"], item["request_id"], item["ip"]) == (grant["id"], "abc", "127.0.0.1")
+    assert item["changes"]["after"] == {"user_id": city.resident.id, "role": "staff", "community_id": city.c1.id}
+    items = client.get("/api/v1/admin/audit?action=report.approve", headers=h).get_json()["items"]
     assert [i["action"] for i in items] == ["report.approve"]
 
 
 def test_street_admin_sees_only_own_street(client, city, login):
     _row(city, city.c1)
     _row(city, city.c3, actor=city.staff3)
-    items = client.get("/api/v1/admin/audit", headers=login("streetadm")).get_json()["items"]
+    items = client.get("/api/v1/admin/audit?object_type=task", headers=login("streetadm")).get_json()["items"]
     assert {i["community_id"] for i in items} == {city.c1.id}
-    all_items = client.get("/api/v1/admin/audit", headers=login("admin")).get_json()["items"]
+    all_items = client.get("/api/v1/admin/audit?object_type=task", headers=login("admin")).get_json()["items"]
     assert {i["community_id"] for i in all_items} == {city.c1.id, city.c3.id}
 
 
@@ -48,12 +53,12 @@ def test_cursor_paging(client, city, login):
     for i in range(5):
         _row(city, city.c1, f"a{i}")
     h = login("admin")
-    first = client.get("/api/v1/admin/audit?limit=2", headers=h).get_json()
+    first = client.get("/api/v1/admin/audit?limit=2&object_type=task", headers=h).get_json()
     assert len(first["items"]) == 2 and first["next_cursor"]
     seen = [i["id"] for i in first["items"]]
     cursor = first["next_cursor"]
     while cursor:
-        page = client.get(f"/api/v1/admin/audit?limit=2&cursor={cursor}", headers=h).get_json()
+        page = client.get(f"/api/v1/admin/audit?limit=2&object_type=task&cursor={cursor}", headers=h).get_json()
         seen += [i["id"] for i in page["items"]]
         cursor = page["next_cursor"]
     assert seen == sorted(seen, reverse=True) and len(seen) == 5
@@ -64,6 +69,7 @@ def test_filters_by_actor_and_time(client, city, login):
     _row(city, city.c3, actor=city.staff3)
     h = login("admin")
     items = client.get(f"/api/v1/admin/audit?actor_id={city.staff3.id}", headers=h).get_json()["items"]
+    assert [i["object_type"] for i in items] == ["task"]
     assert [i["actor_id"] for i in items] == [city.staff3.id]
     none = client.get("/api/v1/admin/audit?since=2999-01-01T00:00:00%2B08:00", headers=h).get_json()["items"]
     assert none == []
@@ -88,4 +94,4 @@ def test_database_refuses_update_and_delete(city, sql):
         db.session.execute(text(sql))
     assert "append-only" in str(exc.value)
     db.session.rollback()
-    assert db.session.query(AuditLog).count() == 1
+    assert db.session.query(AuditLog).filter(AuditLog.object_type == "task").count() == 1
