@@ -16,7 +16,7 @@ from datetime import timedelta
 import redis
 from rq import Queue, Retry, get_current_job
 from rq.job import Job, JobStatus
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import String, cast, event, insert, literal, or_, select, update
 
 from backend.db import utcnow
 from backend.extensions import db
@@ -31,6 +31,7 @@ STALE_AFTER = timedelta(minutes=2)  # an enqueued row not done by then is checke
 LEASE = timedelta(minutes=10)  # a started row may be taken over after this (its worker died)
 MAX_ATTEMPTS = 10  # drain stops pushing a row that failed this often (last_error says why)
 BREAKER_SECONDS = 5.0  # after a failed push, commits skip Redis for this long (drain does not)
+RQ_ID_PREFIX = "outbox-"
 ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 _breaker = {"until": 0.0}
 
@@ -56,7 +57,7 @@ def get_queue(app=None, name: str | None = None) -> Queue:
 
 def rq_job_id(outbox_id: int) -> str:
     """The RQ job id of an outbox row (stable, so a row is never two different RQ jobs)."""
-    return f"outbox-{outbox_id}"
+    return f"{RQ_ID_PREFIX}{outbox_id}"
 
 
 def defer(func: str, *args, run_at=None, **kwargs) -> OutboxJob:
@@ -69,6 +70,23 @@ def defer(func: str, *args, run_at=None, **kwargs) -> OutboxJob:
     if run_at is None or run_at <= utcnow():
         db.session.info.setdefault("outbox_ids", []).append(job.id)
     return job
+
+
+def defer_many(func: str, arg_lists: list[list]) -> list[int]:
+    """defer() for many jobs of one function in three statements, whatever their number (a
+    multi-row INSERT ... RETURNING, then one UPDATE for their rq_job_id). Returns the row ids
+    (in no particular order: SQLite cannot promise RETURNING order without one INSERT per row)."""
+    if not arg_lists:
+        return []
+    now = utcnow()
+    ids = list(db.session.scalars(
+        insert(OutboxJob).returning(OutboxJob.id),
+        [{"func": func, "args": list(a), "kwargs": {}, "created_at": now, "attempts": 0} for a in arg_lists]))
+    db.session.execute(update(OutboxJob).where(OutboxJob.id.in_(ids))
+                       .values(rq_job_id=literal(RQ_ID_PREFIX) + cast(OutboxJob.id, String))
+                       .execution_options(synchronize_session=False))
+    db.session.info.setdefault("outbox_ids", []).extend(ids)
+    return ids
 
 
 def _savepoint(session) -> bool:

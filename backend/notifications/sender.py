@@ -21,7 +21,7 @@ from wechatpy.exceptions import WeChatClientException
 from backend.auth.models import User
 from backend.db import utcnow
 from backend.extensions import db
-from backend.jobs import defer
+from backend.jobs import defer, defer_many
 from backend.notifications import templates
 from backend.notifications.models import Notification, NotificationAttempt
 
@@ -37,6 +37,11 @@ LEASE = timedelta(minutes=10)  # a "sending" row older than this lost its worker
 def schedule(n: Notification, run_at=None) -> None:
     """Defer sending n (in the caller's transaction; pushed to RQ after commit)."""
     defer(JOB, n.id, run_at=run_at)
+
+
+def schedule_many(notification_ids: list[int]) -> None:
+    """Defer sending each of these notifications, in bulk (see backend.jobs.defer_many)."""
+    defer_many(JOB, [[nid] for nid in notification_ids])
 
 
 def _claim(notification_id: int) -> bool:

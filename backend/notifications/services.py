@@ -1,15 +1,16 @@
 """Recording notifications. Delivery (a job through wechatpy) is in jobs.py / sender.py."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from backend.audit.services import record
 from backend.auth.models import User
 from backend.auth.policy import require_admin
+from backend.db import utcnow
 from backend.errors import InvalidState, NotFound
 from backend.extensions import db
 from backend.notifications.models import KINDS, Notification, NotificationAttempt
-from backend.notifications.sender import retry_failed, schedule
+from backend.notifications.sender import retry_failed, schedule, schedule_many
 
 
 def notify(user_id: int, kind: str, data: dict, *, ref_type: str | None = None, ref_id: int | None = None) -> Notification:
@@ -21,6 +22,24 @@ def notify(user_id: int, kind: str, data: dict, *, ref_type: str | None = None, 
     db.session.flush()
     schedule(n)
     return n
+
+
+def notify_many(messages: list[dict]) -> list[int]:
+    """notify() for many messages at once ({"user_id", "kind", "data", "ref_type", "ref_id"}):
+    one multi-row INSERT of notifications and one of their send jobs, whatever their number,
+    in the current transaction. Returns the new notification ids (in no particular order)."""
+    if not messages:
+        return []
+    unknown = {m["kind"] for m in messages} - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown notification kind {sorted(unknown)}")
+    now = utcnow()
+    ids = list(db.session.scalars(
+        insert(Notification).returning(Notification.id),
+        [{"user_id": m["user_id"], "kind": m["kind"], "data": m["data"], "ref_type": m.get("ref_type"),
+          "ref_id": m.get("ref_id"), "status": "pending", "attempts": 0, "created_at": now} for m in messages]))
+    schedule_many(ids)
+    return ids
 
 
 def mine_query(user_id: int):

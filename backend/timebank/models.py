@@ -82,6 +82,9 @@ class Transfer(Base):
         Index("ix_transfers_debit", "debit_account_id", "id"),
         Index("ix_transfers_credit", "credit_account_id", "id"),
         Index("ix_transfers_debit_created", "debit_account_id", "created_at"),
+        # a wallet's earnings in a period as an index-only scan (feedback's points_earned)
+        Index("ix_transfers_credit_created", "credit_account_id", "created_at",
+              postgresql_include=["kind", "amount"]),
         Index("ix_transfers_ref", "ref_type", "ref_id"),
     )
 

@@ -603,6 +603,8 @@ def upgrade():
     )
     with op.batch_alter_table('transfers', schema=None) as batch_op:
         batch_op.create_index('ix_transfers_credit', ['credit_account_id', 'id'], unique=False)
+        batch_op.create_index('ix_transfers_credit_created', ['credit_account_id', 'created_at'], unique=False,
+                              postgresql_include=['kind', 'amount'])
         batch_op.create_index('ix_transfers_debit', ['debit_account_id', 'id'], unique=False)
         batch_op.create_index('ix_transfers_debit_created', ['debit_account_id', 'created_at'], unique=False)
         batch_op.create_index('ix_transfers_ref', ['ref_type', 'ref_id'], unique=False)
@@ -833,6 +835,7 @@ def downgrade():
         batch_op.drop_index('ix_transfers_ref')
         batch_op.drop_index('ix_transfers_debit_created')
         batch_op.drop_index('ix_transfers_debit')
+        batch_op.drop_index('ix_transfers_credit_created')
         batch_op.drop_index('ix_transfers_credit')
 
     op.drop_table('transfers')
