@@ -35,12 +35,15 @@ class CheckinArgs(ma.Schema):
     lng = ma.fields.Float(load_default=None, allow_none=True, validate=ma.validate.Range(-180, 180))
     scanned_at = LocalDateTime(load_default=None, allow_none=True,
                                metadata={"description": "when the phone read the code (a scan sent later, offline)"})
-    task_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=ma.validate.Range(min=1),
-                                metadata={"description": "the task whose page scanned: another task's code is 422 CODE_INVALID"})
-    meeting_id = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=ma.validate.Range(min=1),
-                                   metadata={"description": "the same for a meeting"})
-    action = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.OneOf(["in", "out"]),
-                              metadata={"description": "the button pressed: a code of the other action is 422 CODE_INVALID"})
+    task_id = ma.fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=ma.validate.Range(min=1),
+        metadata={"description": "the task whose page scanned: another task's code is 422 CODE_INVALID"})
+    meeting_id = ma.fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=ma.validate.Range(min=1),
+        metadata={"description": "the same for a meeting"})
+    action = ma.fields.String(
+        load_default=None, allow_none=True, validate=ma.validate.OneOf(["in", "out"]),
+        metadata={"description": "the button pressed: a code of the other action is 422 CODE_INVALID"})
 
     @ma.validates_schema
     def _consistent(self, data, **kw):
