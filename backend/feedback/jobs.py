@@ -1,7 +1,8 @@
 """Scheduled feedback: at the start of each quarter, issue the previous quarter for every unit."""
 from __future__ import annotations
 
-# 01:00 on the first day of January, April, July and October.
+# The first day of January, April, July and October at 09:00 Beijing time (RQ's cron reads
+# its expression in UTC: 01:00 UTC), when the quarter that just ended is complete.
 CRON = [{"func": "backend.feedback.jobs.issue_previous_quarter", "cron": "0 1 1 1,4,7,10 *"}]
 UNITS_PER_JOB = 200
 

@@ -189,3 +189,31 @@ def test_street_export_has_every_unit_of_the_street(app, client, login, city, re
     assert sorted((r[0], r[1]) for r in members) == [("一单位", "张三"), ("一单位", "李四"), ("三单位", "王五")]
     assert {r[0] for r in _rows(wb["任务"])[1:]} == {"一单位"}
     assert db.session.scalar(select(AuditLog.object_type).where(AuditLog.action == "export")) == "street"
+
+
+def test_progress_climbs_through_the_job_meta_while_it_runs(app, client, login, city, report, serve, consent,
+                                                            work, monkeypatch):
+    _setup(city, report, serve, consent)
+    seen, during = [], []
+    real_save, real_publish = Job.save_meta, exportjobs._publish
+
+    def save_meta(self, *a, **kw):
+        seen.append(self.meta.get("progress"))
+        return real_save(self, *a, **kw)
+
+    def publish(tmp, final):  # the workbook is written, not yet published: what does the API say?
+        during.append(exportjobs.job_status(city.unit1, job_id))
+        real_publish(tmp, final)
+
+    monkeypatch.setattr(Job, "save_meta", save_meta)
+    monkeypatch.setattr(exportjobs, "_publish", publish)
+    headers = login("unit1")
+    job_id = client.post(f"/api/v1/units/{city.u1.id}/feedback-exports", json={"period": "2026-Q4"},
+                         headers=headers).get_json()["job_id"]
+    work()
+    progress = [p for p in seen if p is not None]
+    assert progress[0] == 0 and progress[-1] == 100 and progress == sorted(progress)
+    assert any(0 < p < 100 for p in progress), progress
+    assert during and during[0]["status"] == "started" and during[0]["progress"] == 95
+    assert during[0]["result_url"] is None
+    assert client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()["progress"] == 100

@@ -80,3 +80,34 @@ def test_scheduled_job_through_a_real_worker(app, city, work, time_machine):
     db.session.expire_all()
     assert db.session.query(FeedbackIssue).filter_by(period="2026-Q4").count() == 2
     assert db.session.query(Notification).filter_by(kind="feedback_ready").count() == 2
+
+
+def test_rq_cron_fires_on_the_first_day_of_the_quarter(app, city, report, work):
+    """Registered with RQ's own CronScheduler as `flask cron` does: nothing before the quarter
+    starts, then one run that issues the quarter just ended for every unit."""
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+    from rq.cron import CronScheduler
+
+    from backend.feedback.jobs import CRON
+    from backend.jobs import get_queue
+
+    report(city.member, city.c1, city.u1)
+    (entry,) = CRON
+    scheduler = CronScheduler(connection=app.extensions["redis"])
+    with time_machine.travel(datetime(2026, 11, 20, 4, tzinfo=timezone.utc), tick=False):
+        job = scheduler.register(issue_previous_quarter, app.config["RQ_QUEUE"], cron=entry["cron"])
+    due = job.next_enqueue_time.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (due.year, due.month, due.day, due.hour) == (2027, 1, 1, 9)
+    queue = get_queue(app)
+    queue.empty()
+    with time_machine.travel(datetime(2027, 1, 1, 0, 59, tzinfo=timezone.utc), tick=False):
+        assert scheduler.enqueue_jobs() == []
+    with time_machine.travel(datetime(2027, 1, 1, 1, 0, 1, tzinfo=timezone.utc), tick=True):
+        assert [j.func_name for j in scheduler.enqueue_jobs()] == [entry["func"]]
+        work()
+    db.session.expire_all()
+    assert {(i.unit_id, i.period) for i in db.session.scalars(select(FeedbackIssue))} == {
+        (city.u1.id, "2026-Q4"), (city.u2.id, "2026-Q4")}
+    assert db.session.query(Notification).filter_by(kind="feedback_ready").count() == 2
