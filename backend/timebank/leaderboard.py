@@ -33,10 +33,13 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
         first, months = (int(m.group(3)) - 1) * 3 + 1, 3
     else:
         first, months = 1, 12
-    start = datetime(year, first, 1, tzinfo=TZ)
     last = first + months
-    end = datetime(year + (last - 1) // 12, (last - 1) % 12 + 1, 1, tzinfo=TZ)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    try:  # years a datetime cannot hold (0000, or 9999 whose end is in 10000) are bad input
+        start = datetime(year, first, 1, tzinfo=TZ).astimezone(timezone.utc)
+        end = datetime(year + (last - 1) // 12, (last - 1) % 12 + 1, 1, tzinfo=TZ).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValidationFailed(details={"period": ["年份超出范围"]}) from None
+    return start, end
 
 
 def leaderboard(session: Session, community_id: int, period: str, limit: int = 50) -> dict:
