@@ -1,34 +1,48 @@
 """Browser fixtures: the real app served on a port, an RQ worker beside it, Chromium at a phone's size.
 
-Every test here is marked `browser`; all are skipped (with the reason) when /usr/bin/chromium is
-missing. Screenshots of each page go to test-artifacts/screenshots/.
+Every test here is marked `browser`; those that drive Chromium are skipped when it is missing
+(/usr/bin/chromium, or the path in $CHROMIUM_PATH), and the run ends with a banner saying so.
+Screenshots of each page go to test-artifacts/screenshots/.
 """
 from __future__ import annotations
 
+import os
 import re
 import threading
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, ServerThread
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 PHONE = {"width": 375, "height": 812}
 # the demo city's first community lies here (Wuhan); tasks in the tests are placed at it too
 HERE = {"latitude": 30.5801, "longitude": 114.2734}
 
 
+SKIP_REASON = (f"browser tests need Chromium at {CHROMIUM} (apt-get install -y chromium fonts-wqy-microhei, "
+               "or set CHROMIUM_PATH)")
+
+
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
-    skip = pytest.mark.skip(reason="browser tests need Chromium at /usr/bin/chromium "
-                                   "(apt-get install -y chromium fonts-wqy-microhei)")
+    skip = pytest.mark.skip(reason=SKIP_REASON)
     for item in items:
         if Path(str(item.fspath)).is_relative_to(here):
             item.add_marker(pytest.mark.browser)
-            if not CHROMIUM.exists():
+            if not CHROMIUM.exists() and "browser" in getattr(item, "fixturenames", ()):
                 item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say it loudly: a green run without Chromium has not clicked through a single page."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if SKIP_REASON in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_sep("!", f"{len(skipped)} BROWSER TESTS SKIPPED: Chromium not found", yellow=True, bold=True)
+        terminalreporter.write_line(SKIP_REASON)
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +133,9 @@ class Phone:
         return self.page
 
     def settle(self):
-        self.page.wait_for_function("() => !document.querySelector('[data-test=loading]')")
+        """Wait until the current page has rendered and none of its sections is still loading."""
+        self.page.wait_for_function("() => document.querySelector('#view > .page[data-rendered]')"
+                                    " && !document.querySelector('[data-test=loading]')")
 
     def login(self, code: str):
         """Log in as a typed wx.login code (stands in for wx.login) and land on the home page."""
@@ -131,9 +147,19 @@ class Phone:
         return self.page
 
     def shot(self, name: str):
+        """The whole page as a person scrolling would see it: the viewport is stretched to the
+        page's height for the picture, so the sticky tab bar lies at the bottom, not across
+        the middle as in a full_page screenshot."""
         SHOTS.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^\w.-]+", "_", f"{self.test_name}-{self.who}-{name}")
-        self.page.screenshot(path=str(SHOTS / f"{safe}.png"), full_page=True)
+        height = self.page.evaluate("() => document.documentElement.scrollHeight")
+        if height > PHONE["height"]:
+            self.page.set_viewport_size({"width": PHONE["width"], "height": height})
+        try:
+            self.page.screenshot(path=str(SHOTS / f"{safe}.png"))
+        finally:
+            if height > PHONE["height"]:
+                self.page.set_viewport_size(PHONE)
 
     def close(self):
         self.context.close()
@@ -154,3 +180,16 @@ def phone(browser, live, request):
         assert not p.console_errors, f"JavaScript errors on {p.who}'s phone: {p.console_errors}"
         p.close()
 
+
+@pytest.fixture
+def claimed_task(city, client, login):
+    """A task of c1 starting in 30 minutes (check-in is open), claimed by city.member."""
+    starts = datetime.now(timezone.utc) + timedelta(minutes=30)
+    resp = client.post(f"/api/v1/communities/{city.c1.id}/tasks", headers=login("staff1"), json={
+        "title": "离线签到测试", "description": "", "category": "便民服务", "capacity": 3, "points_per_hour": 10,
+        "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat(),
+        "location": {"name": "活动室", "lat": HERE["latitude"], "lng": HERE["longitude"]}, "skills": []})
+    assert resp.status_code == 201, resp.get_json()
+    task_id = resp.get_json()["id"]
+    assert client.post(f"/api/v1/tasks/{task_id}/claims", headers=login("member")).status_code == 201
+    return task_id

@@ -8,7 +8,6 @@ import requests
 import time_machine
 
 from backend.extensions import db
-from tests.browser.conftest import HERE
 
 
 def give_points(city, user, amount):
@@ -104,20 +103,6 @@ def test_wish_posted_approved_and_claimed(phone, city):
     member.shot("wish-claimed")
 
 
-@pytest.fixture
-def claimed_task(city, client, login):
-    """A task of c1 starting in 30 minutes (check-in is open), claimed by city.member."""
-    starts = datetime.now(timezone.utc) + timedelta(minutes=30)
-    resp = client.post(f"/api/v1/communities/{city.c1.id}/tasks", headers=login("staff1"), json={
-        "title": "离线签到测试", "description": "", "category": "便民服务", "capacity": 3, "points_per_hour": 10,
-        "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat(),
-        "location": {"name": "活动室", "lat": HERE["latitude"], "lng": HERE["longitude"]}, "skills": []})
-    assert resp.status_code == 201, resp.get_json()
-    task_id = resp.get_json()["id"]
-    assert client.post(f"/api/v1/tasks/{task_id}/claims", headers=login("member")).status_code == 201
-    return task_id
-
-
 def test_offline_scan_is_queued_and_sent_when_back_online(phone, claimed_task, client, login):
     # start right after a code window begins, so the scan lands in the window of the code shown
     now = datetime.now(timezone.utc)
@@ -140,6 +125,8 @@ def test_offline_scan_is_queued_and_sent_when_back_online(phone, claimed_task, c
         done = page.wait_for_selector("[data-test=scan-log] [data-test=scan-ok]")
         assert "签到成功" in done.inner_text() and "离线补传" in done.inner_text()
         page.wait_for_selector("[data-test=queue]:has-text('没有待上传的离线扫码')")
+        # the "saved offline" note does not linger once the scan has gone
+        assert "离线扫码已上传" in page.inner_text("[data-test=scan-result]")
         member.shot("sent")
     rows = client.get(f"/api/v1/tasks/{claimed_task}/attendances", headers=login("staff1")).get_json()["items"]
     assert [(r["status"], r["checkin_offline"]) for r in rows] == [("checked_in", True)]
@@ -149,6 +136,8 @@ def test_scan_errors_show_the_api_message(phone, claimed_task):
     p = phone("member")
     page = p.login("member")
     p.go("#/scan")
+    assert page.inner_text("[data-test=scan-log]") == "还没有扫码记录"
+    assert page.inner_text("[data-test=scan-pick]").startswith("拍照 / 选择二维码图片")  # not the browser's English button
     page.fill("[data-test=scan-code]", "T1.forged.code")
     page.click("[data-test=scan-submit]")
     error = page.wait_for_selector("[data-test=scan-result] [data-test=error]")
@@ -156,6 +145,7 @@ def test_scan_errors_show_the_api_message(phone, claimed_task):
     assert page.evaluate("() => JSON.parse(localStorage.getItem('mock.checkin_queue') || '[]').length") == 0
     page.set_input_files("[data-test=scan-file]", files=[{"name": "x.png", "mimeType": "image/png", "buffer": _blank_png()}])
     assert "未能识别二维码" in page.wait_for_selector("[data-test=scan-result] [data-test=error]:has-text('二维码')").inner_text()
+    assert page.locator("[data-test=scan-log] [data-test=scan-ok]").count() == 0
     p.shot("errors")
 
 

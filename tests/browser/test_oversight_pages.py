@@ -41,6 +41,7 @@ def test_street_dashboard_page(phone, city, live):
     bars = page.locator("[data-test=chart-report-rate] [data-test=bar]").count()
     assert bars == 2  # 一社区 and 二社区 are in the street; 三社区 is not
     assert page.locator("[data-test=report-rate]").inner_text().endswith("%")
+    assert page.inner_text("[data-test=tasks]").isdigit()
     p.shot("dashboard")
 
 

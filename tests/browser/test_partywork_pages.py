@@ -92,7 +92,12 @@ def test_staff_sees_posts_households_meeting_quiet_and_needs(phone, partywork, c
     page.click("[data-test=staff-meeting]:has-text('书记讲党课') a")
     page.wait_for_function("() => location.hash.startsWith('#/staff/meetings/')")
     p.settle()
-    assert page.wait_for_selector("[data-test=meeting-code]:not(:empty)").inner_text().startswith("M")
+    code = page.wait_for_selector("[data-test=qr-code]:not(:empty)").inner_text()
+    assert code.startswith("M")
+    page.wait_for_function("c => { const i = document.querySelector('[data-test=qr-image]');"
+                           " return i.complete && i.naturalWidth > 0 && i.dataset.code === c; }", arg=code)
+    assert "秒后失效" in page.inner_text("[data-test=qr-countdown]")
+    assert page.locator("[data-test=qr-out]").count() == 0  # meetings only check in
     assert "应到 2 人" in page.inner_text("[data-test=meeting-counts]")
     assert page.locator("[data-test=attendee]").count() == 2
     p.shot("meeting")

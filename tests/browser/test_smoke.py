@@ -1,6 +1,8 @@
 """The mock's pages load, speak Chinese, and each demo identity lands on its own home page."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import requests
 
 from backend.extensions import db
@@ -73,9 +75,48 @@ def test_bad_code_shows_the_api_message(phone, wechat):
     error = page.wait_for_selector("[data-test=login-error] [data-test=error]")
     assert "code" in error.inner_text().lower() or "登录" in error.inner_text() or "无效" in error.inner_text()
     assert page.evaluate("() => location.hash") == "#/login"
+    # the error's details (WeChat's errcode) are data, not a message to put under an input
+    assert page.locator(".field-error").count() == 0
     p.shot("login-error")
 
 
 def test_pages_need_a_login(phone):
     page = phone("visitor").open("#/points")
     page.wait_for_function("() => location.hash === '#/login'")
+
+
+def test_a_page_left_while_loading_does_not_spill_into_the_next(phone):
+    """Tapping on before a page has loaded: the late answer fills the old page, not the new one."""
+    p = phone("member")
+    page = p.login("member")
+    p.go("#/scan")
+    held = []
+    page.route("**/api/v1/me", lambda route: held.append(route))  # hold the home page's GET /me unanswered
+    with page.expect_request("**/api/v1/me"):
+        page.evaluate("() => { location.hash = '#/me'; }")
+    p.go("#/points")
+    assert page.locator("[data-test=balance]").count() == 1
+    with page.expect_request("**/api/v1/me/consents"):  # the home page goes on rendering...
+        held[0].continue_()
+    p.settle()
+    assert page.locator("[data-test=greeting]").count() == 0  # ...but not into this one
+    assert page.evaluate("() => document.querySelectorAll('#view > .page').length") == 1
+    page.unroute("**/api/v1/me")
+
+
+def test_new_task_with_the_default_times_can_be_claimed_at_once(phone, city, client, login):
+    """The README's demo: staff types only a title and a place; the task starts soon, but not so
+    soon that a member cannot claim it first."""
+    p = phone("staff")
+    page = p.login("staff1")
+    p.go("#/staff/new-task")
+    page.fill("[data-test=task-title]", "默认时间的任务")
+    page.fill("[data-test=task-place]", "社区广场")
+    page.click("[data-test=task-submit]")
+    page.wait_for_function("() => /^#\\/staff\\/tasks\\/\\d+$/.test(location.hash)")
+    task_id = int(page.evaluate("() => location.hash").rsplit("/", 1)[1])
+    task = client.get(f"/api/v1/tasks/{task_id}", headers=login("member")).get_json()
+    starts, ends = (datetime.fromisoformat(task[k]) for k in ("starts_at", "ends_at"))
+    assert timedelta(minutes=9) < starts - datetime.now(timezone.utc) <= timedelta(minutes=15)
+    assert ends - starts == timedelta(hours=1)
+    assert client.post(f"/api/v1/tasks/{task_id}/claims", headers=login("member")).status_code == 201

@@ -38,7 +38,8 @@ export function configure(opts) { beforeRender = opts.beforeRender; chrome = opt
 export async function start() {
   cleanups.forEach((fn) => fn());
   cleanups = [];
-  const path = (location.hash || "#/").slice(1);
+  const hash = location.hash;
+  const path = (hash || "#/").slice(1);
   let found = null;
   let params = null;
   for (const r of routes) {
@@ -47,16 +48,20 @@ export async function start() {
   }
   if (!found) return go("#/home");
   if (!(await beforeRender(found))) return;
-  const view = $("#view");
-  view.replaceChildren();
+  // Each visit renders into its own container: a page still loading when the person moves on
+  // keeps filling its own detached box, never the next page's.
+  const page = h("div", { class: "page" });
+  $("#view").replaceChildren(page);
   document.body.dataset.page = found.name || found.pattern;
   $("#title").textContent = found.title;
   chrome(found);
   try {
-    await found.render(view, params, new URLSearchParams(path.split("?")[1] || ""));
+    await found.render(page, params, new URLSearchParams(path.split("?")[1] || ""));
   } catch (e) {
-    view.replaceChildren(errorBox(e, () => start()));
+    page.replaceChildren(errorBox(e, () => start()));
   }
+  // the page's own awaits are done (its sections may still load), and it was not a redirect
+  if (location.hash === hash) page.dataset.rendered = "1";
 }
 
 // ---- states ------------------------------------------------------------------------------
@@ -101,7 +106,8 @@ export async function busy(button, out, fn, form) {
   } catch (e) {
     if (out) out.replaceChildren(errorBox(e));
     else toast(e.message);
-    if (form && e instanceof ApiError) showFieldErrors(form, e.details);
+    // only a validation error's details are per-field messages; other errors' details are data
+    if (form && e instanceof ApiError && e.code === "VALIDATION_ERROR") showFieldErrors(form, e.details);
     return undefined;
   } finally {
     button.disabled = false;

@@ -2,6 +2,7 @@
 // and for staff also quiet members and 共驻共建 needs with their matches.
 import { get, post } from "./api.js";
 import { badge, busy, every, field, fmtDate, fmtTime, h, isoToLocal, localToIso, minutesText, ok, route, section } from "./core.js";
+import { qrPanel } from "./qr.js";
 import { staffCommunity } from "./staff.js";
 
 const LABEL = {
@@ -161,21 +162,23 @@ route("/staff/meetings", "三会一课", async (view) => {
 
 route("/staff/meetings/:id", "会议", async (view, { id }) => {
   const m = await get(`/meetings/${id}`);
-  const code = h("div", { class: "qr-code", test: "meeting-code" });
-  const codeOut = h("div");
-  const refresh = async () => {
-    try { code.textContent = (await get(`/meetings/${id}/checkin-code`)).code; codeOut.replaceChildren(); } catch (e) { codeOut.replaceChildren(h("div", { class: "error", test: "error" }, e.message)); }
+  const counts = h("div", { test: "meeting-counts" });
+  const people = h("div");
+  // who has come: drawn now, then polled while the code is held up
+  const draw = (ms) => {
+    const n = ms.attendees.reduce((a, x) => ({ ...a, [x.status]: (a[x.status] || 0) + 1 }), {});
+    counts.textContent = `应到 ${ms.attendees.length} 人，已签到 ${n.present || 0}，请假 ${n.leave || 0}`;
+    people.replaceChildren(list(ms.attendees, (a) => h("li", { class: "row", test: "attendee" },
+      h("div", { class: "grow" }, a.name || a.user_id, a.leave_reason ? h("div", { class: "muted" }, a.leave_reason) : null), tag(a.status)), "attendees", "没有需要参会的党员"));
   };
-  const counts = m.attendees.reduce((a, x) => ({ ...a, [x.status]: (a[x.status] || 0) + 1 }), {});
   view.append(
     h("div", { class: "card" }, h("h2", { test: "meeting-title" }, `[${m.kind}] `, m.title),
-      h("div", { class: "muted" }, fmtTime(m.starts_at), " – ", fmtTime(m.ends_at), " · ", m.location || ""),
-      h("div", { test: "meeting-counts" }, `应到 ${m.attendees.length} 人，已签到 ${counts.present || 0}，请假 ${counts.leave || 0}`)),
-    h("div", { class: "card" }, h("h2", {}, "签到码"), code, codeOut),
-    h("div", { class: "card" }, h("h2", {}, "参会人员"), list(m.attendees, (a) => h("li", { class: "row", test: "attendee" },
-      h("div", { class: "grow" }, a.name || a.user_id, a.leave_reason ? h("div", { class: "muted" }, a.leave_reason) : null), tag(a.status)), "attendees", "无")));
-  await refresh();
-  every(20000, refresh);
+      h("div", { class: "muted" }, fmtTime(m.starts_at), " – ", fmtTime(m.ends_at), " · ", m.location || ""), counts),
+    h("div", { class: "card" }, h("h2", {}, "签到码"), h("p", { class: "muted" }, "请参会党员在「组织生活」或「扫码签到」页扫描此码。"),
+      qrPanel(`/meetings/${id}/checkin-code`, ["in"])),
+    h("div", { class: "card" }, h("h2", {}, "参会人员"), people));
+  draw(m);
+  every(5000, () => get(`/meetings/${id}`).then(draw, () => { /* keep the last list; the next poll retries */ }));
 }, { back: true, name: "staff-meeting" });
 
 function followUpForm(q, reload) {
@@ -190,7 +193,7 @@ function followUpForm(q, reload) {
   return form;
 }
 
-route("/staff/quiet", "失联党员", async (view) => {
+route("/staff/quiet", "沉默党员", async (view) => {
   const cid = await staffCommunity();
   const months = h("select", { test: "quiet-months" }, [3, 6, 12].map((n) => h("option", { value: n, selected: n === 6 }, `${n} 个月无活动`)));
   const box = h("div");
@@ -240,5 +243,5 @@ route("/staff/needs", "共驻共建", async (view) => {
 
 // Links for the staff home (the member home lists its three in member.js).
 export const STAFF_LINKS = [["#/staff/posts", "岗", "设岗定责"], ["#/staff/households", "家", "联系家庭"], ["#/staff/meetings", "会", "三会一课"],
-  ["#/staff/quiet", "联", "失联党员"], ["#/staff/needs", "建", "共驻共建"]];
+  ["#/staff/quiet", "默", "沉默党员"], ["#/staff/needs", "建", "共驻共建"]];
 export const linkGrid = (links) => h("div", { class: "grid", test: "partywork-links" }, links.map(([href, i, t]) => h("a", { href }, h("span", { class: "i" }, i), t)));

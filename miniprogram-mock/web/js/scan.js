@@ -79,13 +79,21 @@ window.addEventListener("online", () => {
 
 route("/scan", "扫码签到", async (view) => {
   const out = h("div", { test: "scan-result" });
-  const history = h("ul", { class: "list", test: "scan-log" });
+  const history = h("ul", { class: "list", test: "scan-log" }, h("li", { class: "empty", test: "no-scans" }, "还没有扫码记录"));
   const queueBox = h("div", { test: "queue" });
   const text = h("textarea", { name: "code", placeholder: "粘贴二维码内容", test: "scan-code" });
-  const file = h("input", { type: "file", accept: "image/*", test: "scan-file" });
+  // the native file button speaks the browser's language: a Chinese button opens it instead
+  const file = h("input", { type: "file", accept: "image/*", class: "file-input", test: "scan-file" });
+  const pick = h("label", { class: "btn block ghost", test: "scan-pick" }, "拍照 / 选择二维码图片", file);
   const submit = h("button", { class: "block", type: "submit", test: "scan-submit" }, "提交");
-  const log = (item, data, err) => history.prepend(h("li", { test: err ? "scan-fail" : "scan-ok" },
-    err ? errorBox(err) : ok(resultText(data)), h("div", { class: "muted" }, "扫码时间 ", fmtTime(item.scanned_at))));
+  const log = (item, data, err) => {
+    history.querySelector("[data-test=no-scans]")?.remove();
+    history.prepend(h("li", { test: err ? "scan-fail" : "scan-ok" },
+      err ? errorBox(err) : ok(resultText(data)),
+      item.scanned_at ? h("div", { class: "muted" }, "离线扫码于 ", fmtTime(item.scanned_at)) : null));
+    // the "saved offline" note above is out of date once the queue has gone
+    if (out.querySelector("[data-test=queued]")) out.replaceChildren(h("div", { class: "muted" }, "离线扫码已上传，结果见下方记录"));
+  };
 
   const renderQueue = () => {
     const q = queued();
@@ -106,6 +114,7 @@ route("/scan", "扫码签到", async (view) => {
     try {
       const { status, data } = await send(item);
       out.replaceChildren(ok(resultText(data) + (status === 200 ? "（已记录过）" : "")));
+      log({}, data, null);
       text.value = "";
     } catch (e) {
       if (e.network) return enqueue(item, at);
@@ -129,7 +138,7 @@ route("/scan", "扫码签到", async (view) => {
     });
   });
   const form = h("form", { onsubmit: (e) => { e.preventDefault(); busy(submit, out, () => scan(text.value)); } },
-    h("label", {}, "上传二维码图片（模拟微信扫一扫）"), file,
+    h("label", {}, "扫一扫（模拟微信扫一扫：选择二维码的照片或截图）"), pick,
     h("label", {}, "或粘贴二维码内容"), text, submit, out);
 
   window.addEventListener("online", flush);

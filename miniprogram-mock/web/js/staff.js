@@ -91,13 +91,15 @@ const CATEGORIES = ["环境整治", "助老助残", "文明宣传", "治安巡�
 route("/staff/new-task", "发布任务", async (view) => {
   const cid = await staffCommunity();
   const hour = 3600e3;
-  const start = Math.ceil((Date.now() + hour) / (15 * 60e3)) * 15 * 60e3;
+  // soon by default (about 10 minutes away), so a demo can be clicked through at once: members
+  // claim before the start, check in from 2 hours before, and minutes count from the start
+  const start = Math.ceil((Date.now() + 10 * 60e3) / (5 * 60e3)) * 5 * 60e3;
   const f = {
     title: h("input", { name: "title", test: "task-title" }),
     description: h("textarea", { name: "description", test: "task-description" }),
     category: h("select", { name: "category", test: "task-category" }, CATEGORIES.map((c) => h("option", { value: c }, c))),
     starts_at: h("input", { name: "starts_at", type: "datetime-local", value: isoToLocal(start), test: "task-starts" }),
-    ends_at: h("input", { name: "ends_at", type: "datetime-local", value: isoToLocal(start + 2 * hour), test: "task-ends" }),
+    ends_at: h("input", { name: "ends_at", type: "datetime-local", value: isoToLocal(start + hour), test: "task-ends" }),
     place: h("input", { name: "location", placeholder: "例如：社区党群服务中心", test: "task-place" }),
     lat: h("input", { name: "lat", type: "number", step: "any", placeholder: "纬度（可选）", test: "task-lat" }),
     lng: h("input", { name: "lng", type: "number", step: "any", placeholder: "经度（可选）", test: "task-lng" }),

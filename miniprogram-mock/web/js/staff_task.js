@@ -1,60 +1,8 @@
 // Staff at the task: the live check-in/out QR (refreshes itself before it expires), who came,
 // and confirming the attendances so the points are awarded.
-import { blob, get, post, serverNow } from "./api.js";
-import { badge, busy, errorBox, every, fmtTime, h, later, minutesText, ok, onLeave, route, section } from "./core.js";
-
-function qrPanel(taskId) {
-  let action = "in";
-  const img = h("img", { alt: "签到二维码", test: "qr-image" });
-  const code = h("code", { test: "qr-code" });
-  const countdown = h("div", { class: "muted", test: "qr-countdown" });
-  const status = h("div");
-  let objectUrl = null;
-  let expiresAt = 0;
-  let refreshTimer = null;
-  onLeave(() => { clearTimeout(refreshTimer); if (objectUrl) URL.revokeObjectURL(objectUrl); });
-
-  const load = async () => {
-    clearTimeout(refreshTimer);
-    status.replaceChildren();
-    try {
-      const c = await get(`/tasks/${taskId}/checkin-code`, { action });
-      code.textContent = c.code;
-      code.dataset.action = action;
-      expiresAt = Date.parse(c.expires_at);
-      try { // the PNG may sit behind the token, so fetch it rather than <img src>
-        const png = await blob(c.image_url, null, true);
-        if (objectUrl) URL.revokeObjectURL(objectUrl);
-        objectUrl = URL.createObjectURL(png.blob);
-        img.src = objectUrl;
-      } catch (e) {
-        status.replaceChildren(errorBox(e));
-      }
-      img.dataset.code = c.code;
-      // refresh a few seconds before it expires, by the server's clock
-      const left = c.refresh_after != null ? c.refresh_after * 1000 : Math.min(expiresAt - serverNow() - 5000, (expiresAt - serverNow()) * 0.8);
-      refreshTimer = later(Math.max(1000, left), load);
-    } catch (e) {
-      status.replaceChildren(errorBox(e, load));
-      refreshTimer = later(10000, load);
-    }
-  };
-  every(1000, () => {
-    const s = Math.max(0, Math.round((expiresAt - serverNow()) / 1000));
-    countdown.textContent = expiresAt ? `二维码 ${s} 秒后失效，会自动刷新` : "";
-  });
-  const tabIn = h("button", { class: "small", test: "qr-in", onclick: () => switchTo("in") }, "签到码");
-  const tabOut = h("button", { class: "small ghost", test: "qr-out", onclick: () => switchTo("out") }, "签退码");
-  const switchTo = (a) => {
-    action = a;
-    tabIn.className = "small" + (a === "in" ? "" : " ghost");
-    tabOut.className = "small" + (a === "out" ? "" : " ghost");
-    load();
-  };
-  load();
-  return h("div", { class: "qr" }, h("div", { class: "row", style: "justify-content:center" }, tabIn, tabOut),
-    h("p", {}, img), countdown, code, status);
-}
+import { get, post } from "./api.js";
+import { badge, busy, every, fmtTime, h, minutesText, ok, route, section } from "./core.js";
+import { qrPanel } from "./qr.js";
 
 function attendanceRow(a) {
   const name = a.name || a.user_name || (a.user && (a.user.name || a.user.nickname)) || `用户${a.user_id}`;
@@ -74,7 +22,7 @@ route("/staff/tasks/:id", "签到管理", async (view, { id }) => {
     out.replaceChildren(ok(res.awarded ? `已确认 ${res.awarded} 人次，发放 ${res.points} 积分` : "没有需要确认的记录（已全部发放）"));
     loadList();
   }) }, "确认服务时长并发放积分");
-  view.append(h("div", { class: "card" }, head), h("div", { class: "card" }, qrPanel(id)),
+  view.append(h("div", { class: "card" }, head), h("div", { class: "card" }, qrPanel(`/tasks/${id}/checkin-code`)),
     h("div", { class: "card" }, h("h2", {}, "签到情况"), list, confirm, out));
   section(head, async () => {
     const t = await get(`/tasks/${id}`);

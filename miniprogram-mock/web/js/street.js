@@ -68,10 +68,11 @@ function dashboard(d) {
   const stat = (label, value, test) => h("div", { class: "stat" }, label, h("b", { test }, value ?? "—"));
   const wishes = d.wishes || {};
   const communities = d.communities || [];
+  const minutes = (d.minutes_by_month || []).reduce((a, m) => a + (m.scanned || 0) + (m.manual || 0), 0);
   return [
     h("div", { class: "card" }, h("h2", {}, "概况 · ", d.period),
       h("div", { class: "stats" },
-        stat("报到率", `${pct(d.report_rate).toFixed(1)}%`, "report-rate"), stat("活跃党员", d.members_active, "members-active"),
+        stat("报到率", `${pct(d.report_rate).toFixed(1)}%`, "report-rate"), stat("活跃党员", d.members_active, "members-active"), stat("志愿任务", d.tasks, "tasks"), stat("服务时长", minutesText(minutes), "minutes"),
         stat("发放积分", d.points_issued, "points-issued"), stat("兑换积分", d.points_spent),
         stat("微心愿", `${wishes.fulfilled ?? 0}/${wishes.posted ?? 0}`), stat("三会一课出勤", `${pct(d.meeting_attendance_rate).toFixed(0)}%`),
         stat("需求对接", d.needs_fulfilled), stat("沉默党员", Array.isArray(d.quiet_members) ? d.quiet_members.length : d.quiet_members))),
@@ -79,7 +80,7 @@ function dashboard(d) {
       communities.length ? rateBars(communities) : h("div", { class: "empty" }, "暂无社区数据")),
     h("div", { class: "card" }, h("h2", {}, "每月服务时长"), legend(),
       (d.minutes_by_month || []).length ? minutesChart(d.minutes_by_month) : h("div", { class: "empty" }, "暂无服务记录"),
-      h("div", { class: "muted" }, "合计 ", minutesText((d.minutes_by_month || []).reduce((a, m) => a + (m.scanned || 0) + (m.manual || 0), 0)))),
+      h("div", { class: "muted" }, "合计 ", minutesText(minutes))),
     (d.top_units || []).length ? h("div", { class: "card" }, h("h2", {}, "共建单位排行"),
       h("ol", {}, d.top_units.map((u) => h("li", {}, u.name || u.unit_name, u.minutes != null ? ` · ${minutesText(u.minutes)}` : "", u.points != null ? ` · ${u.points} 分` : "")))) : null,
   ];
