@@ -14,7 +14,7 @@ from backend.reports.models import MemberReport
 from backend.tasks.models import Task, TaskClaim
 from backend.timebank.models import Account, Transfer
 from backend.timebank.verify import verify
-from tests.helpers import error_code
+from tests.helpers import error_code, needs_pg
 from tests.oversight import world
 from tests.oversight.world import NOW
 
@@ -116,3 +116,27 @@ def test_closing_is_audited(client, login, city, built):
 def test_export_needs_login(client):
     assert client.get("/api/v1/me/export").status_code == 401
     assert client.delete("/api/v1/me").status_code == 401
+
+
+@needs_pg
+def test_two_simultaneous_closings_close_once(app, login, city, built):
+    import threading
+
+    h = login("member")
+    barrier, statuses = threading.Barrier(2), []
+
+    def close():
+        c = app.test_client()
+        barrier.wait()
+        statuses.append(c.delete("/api/v1/me", headers=h).status_code)
+
+    threads = [threading.Thread(target=close) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(statuses) in ([204, 204], [204, 401]), statuses
+    db.session.expire_all()
+    closes = db.session.scalars(select(Transfer).where(Transfer.kind == "close")).all()
+    assert [t.amount for t in closes] == [70]
+    assert verify(db.session)["ok"]
