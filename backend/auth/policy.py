@@ -84,10 +84,21 @@ def require_unit_reader(user: User, unit_id: int) -> None:
     raise Forbidden("无权查看该单位")
 
 
-def require_org_creator(user: User) -> None:
-    """admin or any street_admin may create communities and units."""
-    if not (is_admin(user) or scopes(user, "street_admin", "street_id")):
+def require_org_creator(user: User, street_id: int | None = None) -> None:
+    """admin anywhere; a street_admin within its own street(s) only: may create communities and units."""
+    if is_admin(user):
+        return
+    streets = scopes(user, "street_admin", "street_id")
+    if not streets:
         raise Forbidden("仅街道或平台管理员可操作")
+    if street_id is not None and street_id not in streets:
+        raise Forbidden("只能在本街道下创建")
+
+
+def default_street(user: User) -> int | None:
+    """The street a street_admin's new unit goes under when none is named (admin: none)."""
+    streets = scopes(user, "street_admin", "street_id")
+    return None if is_admin(user) or not streets else min(streets)
 
 
 def require_member(user: User) -> None:

@@ -57,15 +57,14 @@ def may_grant(actor: User, role: str, scope: dict) -> bool:
     if policy.is_admin(actor):
         return True
     streets = policy.scopes(actor, "street_admin", "street_id")
-    if streets and role in ("staff", "member") and "community_id" in scope:
-        return db.session.get(Community, scope["community_id"]).street_id in streets
-    if streets and role == "unit_admin":
-        return db.session.get(Unit, scope["unit_id"]).street_id in streets
-    if streets and role == "street_admin":
-        return scope["street_id"] in streets
-    if role == "staff" and policy.has_role(actor, "staff", community_id=scope.get("community_id")):
+    # each rule may allow; none refuses early, so a street_admin who is also staff elsewhere keeps both
+    if streets and role in ("staff", "member") and db.session.get(Community, scope["community_id"]).street_id in streets:
         return True
-    return False
+    if streets and role == "unit_admin" and db.session.get(Unit, scope["unit_id"]).street_id in streets:
+        return True
+    if streets and role == "street_admin" and scope["street_id"] in streets:
+        return True
+    return role == "staff" and policy.has_role(actor, "staff", community_id=scope["community_id"])
 
 
 def grant_role(actor: User | None, user_id: int, role: str, **scope) -> RoleGrant:

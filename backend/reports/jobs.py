@@ -1,8 +1,9 @@
 """Periodic and CLI jobs for 双报到."""
 from __future__ import annotations
 
-# The first of every month at 09:00: remind roster members who have not reported (or long ago).
-CRON = [{"func": "backend.reports.jobs.remind_unreported", "cron": "0 9 1 * *"}]
+# The first of every month at 09:00 Beijing time: remind roster members who have not reported
+# (or long ago). RQ's cron reads its expression in UTC: 01:00 UTC is 09:00 in Asia/Shanghai.
+CRON = [{"func": "backend.reports.jobs.remind_unreported", "cron": "0 1 1 * *"}]
 
 
 def remind_unreported(unit_id: int | None = None) -> int:

@@ -6,9 +6,8 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
+from backend.config import REAL_WECHAT_BASE as REAL_BASE
 from backend.errors import WechatCodeInvalid, WechatRateLimited, WechatUnavailable
-
-REAL_BASE = "https://api.weixin.qq.com/"
 
 
 class PlatformClient(WeChatClient):

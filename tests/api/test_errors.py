@@ -115,3 +115,52 @@ def test_field_details_are_chinese(client, city, login):
     assert details["name"] == ["长度应在 1 到 100 之间"]
     assert details["street_id"] == ["应为整数"]
     assert details["bogus"] == ["未知字段"]
+
+
+MB = "名" * 349_525  # a 1 MB (UTF-8) name, under the 4 MB request limit
+
+
+def _oversized_cases(city):
+    from tests.tasks.conftest import task_body
+
+    report = {"community_id": city.c1.id, "unit_id": city.u1.id, "name": MB, "phone": "13812345678"}
+    return [
+        ("resident", "/api/v1/member-reports", report, "name"),
+        ("resident", "/api/v1/member-reports", {**report, "name": "李明", "skills_other": MB}, "skills_other"),
+        ("staff1", f"/api/v1/communities/{city.c1.id}/tasks", task_body(title=MB), "title"),
+        ("staff1", f"/api/v1/communities/{city.c1.id}/tasks", task_body(skills=[MB]), "skills"),
+        ("resident", f"/api/v1/communities/{city.c1.id}/wishes", {"title": MB, "type": "物质"}, "title"),
+        ("staff1", f"/api/v1/communities/{city.c1.id}/grids", {"name": MB}, "name"),
+        ("admin", "/api/v1/units", {"name": MB}, "name"),
+        ("unit1", "/api/v1/unit-reports", {"unit_id": city.u1.id, "community_id": city.c1.id,
+                                           "resources": [MB]}, "resources"),
+        (None, "/api/v1/auth/login", {"code": MB}, "code"),
+    ]
+
+
+def test_1mb_fields_are_422_with_the_field(client, city, login):
+    assert 1_000_000 <= len(MB.encode()) < 4 * 1024 * 1024
+    for who, url, body, field in _oversized_cases(city):
+        resp = client.post(url, json=body, headers=login(who) if who else {})
+        assert resp.status_code == 422, (url, resp.status_code)
+        assert field in _shape(resp)["details"], (url, resp.get_json()["error"]["details"].keys())
+
+
+def test_body_over_the_limit_is_413_json(client, login):
+    resp = client.post("/api/v1/member-reports", data="x" * (5 * 1024 * 1024), content_type="application/json",
+                       headers=login("big"))
+    assert resp.status_code == 413 and _shape(resp)["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_health_fails_when_the_database_is_down(client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from backend.extensions import db
+
+    def down(*a, **k):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(db.session, "execute", down)
+    resp = client.get("/healthz")
+    assert resp.status_code == 503
+    assert resp.get_json() == {"status": "error", "db": "error: OperationalError", "redis": "ok"}

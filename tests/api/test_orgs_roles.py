@@ -63,3 +63,43 @@ def test_grant_is_idempotent(client, city, login):
     a = client.post("/api/v1/roles", json=body, headers=h).get_json()
     b = client.post("/api/v1/roles", json=body, headers=h).get_json()
     assert a["id"] == b["id"]
+
+
+def test_street_admin_who_is_also_staff_elsewhere_keeps_both_rights(client, city, login):
+    """Each grant rule may allow; the street rule refusing must not hide the staff rule."""
+    from backend.auth.services import grant_role
+    from backend.extensions import db
+
+    grant_role(None, city.streetadm.id, "staff", community_id=city.c3.id)  # c3 is in the other street
+    db.session.commit()
+    h = login("streetadm")
+    for cid in (city.c1.id, city.c3.id):
+        resp = client.post("/api/v1/roles", json={"user_id": city.resident.id, "role": "staff", "community_id": cid},
+                           headers=h)
+        assert resp.status_code == 201, (cid, resp.get_json())
+    other = client.post("/api/v1/roles", json={"user_id": city.resident.id, "role": "unit_admin", "unit_id": city.u2.id},
+                        headers=h)
+    assert other.status_code == 403  # u2 is in the other street
+    me = client.get("/api/v1/me", headers=login("resident")).get_json()["roles"]
+    assert {"role": "staff", "community_id": city.c3.id} in me and {"role": "staff", "community_id": city.c1.id} in me
+
+
+def test_street_admin_creates_units_and_named_communities_only_in_own_street(client, city, login):
+    from sqlalchemy import func, select
+
+    from backend.extensions import db
+    from backend.orgs.models import Street
+
+    h = login("streetadm")
+    unit = client.post("/api/v1/units", json={"name": "默认街道单位"}, headers=h)
+    assert unit.status_code == 201 and unit.get_json()["street_id"] == city.street.id
+    other = client.post("/api/v1/units", json={"name": "外街单位", "street_id": city.other_street.id}, headers=h)
+    assert other.status_code == 403 and error_code(other) == "FORBIDDEN"
+    by_name = client.post("/api/v1/communities", json={"name": "丙", "street": "测试街道"}, headers=h)
+    assert by_name.status_code == 201 and by_name.get_json()["street_id"] == city.street.id
+    streets = db.session.scalar(select(func.count()).select_from(Street))
+    new_street = client.post("/api/v1/communities", json={"name": "丁", "street": "新街道", "district": "某区"}, headers=h)
+    assert new_street.status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(Street)) == streets  # rolled back, nothing left
+    admin = client.post("/api/v1/units", json={"name": "无街道单位"}, headers=login("admin"))
+    assert admin.status_code == 201 and admin.get_json()["street_id"] is None

@@ -116,3 +116,50 @@ def test_token_from_another_secret_is_rejected(client):
 
     forged, _ = tokens.issue("not-our-secret", 3600, 1, 0)
     assert client.get("/api/v1/me", headers={"Authorization": "Bearer " + forged}).status_code == 401
+
+
+def test_access_token_lives_in_redis_for_every_process(app, wechat):
+    """Another process with its own client and connection reads the token this one fetched."""
+    import subprocess
+    import sys
+
+    from backend.wechat import client_for
+
+    token = client_for(app).access_token
+    assert len(wechat.calls("/cgi-bin/token")) == 1
+    r = app.extensions["redis"]
+    key = f"wechatpy:{app.config['WECHAT_APPID']}_access_token".encode()
+    assert 0 < r.ttl(key) <= 7200
+    code = (
+        "import sys, redis; from backend.wechat.client import make_client; "
+        "c = make_client({'WECHAT_APPID': sys.argv[1], 'WECHAT_SECRET': 'x', 'WECHAT_API_BASE': sys.argv[2]}, "
+        "redis.Redis.from_url(sys.argv[3])); print(c.access_token)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, app.config["WECHAT_APPID"], wechat.url,
+                          app.config["REDIS_URL_RESOLVED"]], capture_output=True, text=True, timeout=60,
+                         cwd=str(__import__("tests.conftest").conftest.ROOT))
+    assert out.stdout.strip() == token, out.stderr
+    assert len(wechat.calls("/cgi-bin/token")) == 1  # the other process fetched nothing
+    r.delete(key)  # not kept in this process's memory either: gone from Redis means fetched again
+    assert client_for(app).access_token and len(wechat.calls("/cgi-bin/token")) == 2
+
+
+def test_token_naming_another_user_is_rejected(client, login):
+    """Swapping the payload for another user's id, the signature kept, is caught."""
+    import base64
+    import json
+
+    headers = login("henry")
+    payload, stamp, sig = headers["Authorization"][7:].split(".")
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    data["uid"] += 1
+    forged = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+    resp = client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}.{stamp}.{sig}"})
+    assert resp.status_code == 401 and resp.get_json()["error"]["details"]["reason"] == "invalid"
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+def test_token_just_before_expiry_is_accepted(client, login):
+    headers = login("ivan")
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=7) - timedelta(minutes=1)):
+        assert client.get("/api/v1/me", headers=headers).status_code == 200

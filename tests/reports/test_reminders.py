@@ -93,7 +93,38 @@ def test_job_commits_and_cli_runs(app, city):
     with time_machine.travel(T0 + timedelta(days=30), tick=False):
         result = app.test_cli_runner().invoke(args=["remind-reports", "--unit", str(city.u1.id)])
     assert result.exit_code == 0 and "reminders recorded: 2" in result.output
-    assert CRON == [{"func": "backend.reports.jobs.remind_unreported", "cron": "0 9 1 * *"}]
     from backend.jobs.worker import cron_entries
 
-    assert any(e["func"] == "backend.reports.jobs.remind_unreported" for e in cron_entries())
+    assert [e for e in cron_entries() if e["func"] == "backend.reports.jobs.remind_unreported"] == CRON
+
+
+def test_rq_cron_enqueues_it_at_nine_beijing_on_the_first(app, city):
+    """Registered with RQ's own CronScheduler as `flask cron` does; a worker then runs it."""
+    from zoneinfo import ZoneInfo
+
+    from rq import SimpleWorker
+    from rq.cron import CronScheduler
+
+    from backend.jobs import get_queue
+    from backend.reports.jobs import CRON
+
+    make_roster(city)
+    (entry,) = CRON
+    redis = app.extensions["redis"]
+    with time_machine.travel(datetime(2027, 3, 15, 4, tzinfo=timezone.utc), tick=False):
+        scheduler = CronScheduler(connection=redis)
+        module, _, name = entry["func"].rpartition(".")
+        job = scheduler.register(getattr(__import__(module, fromlist=[name]), name), app.config["RQ_QUEUE"],
+                                 cron=entry["cron"])
+    due = job.next_enqueue_time.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (due.year, due.month, due.day, due.hour, due.minute) == (2027, 4, 1, 9, 0)
+    with time_machine.travel(datetime(2027, 4, 1, 0, 59, tzinfo=timezone.utc), tick=False):
+        assert scheduler.enqueue_jobs() == []
+    queue = get_queue(app)
+    queue.empty()
+    with time_machine.travel(datetime(2027, 4, 1, 1, 0, 1, tzinfo=timezone.utc), tick=False):
+        assert [j.func_name for j in scheduler.enqueue_jobs()] == [entry["func"]]
+        assert len(queue) == 1
+        SimpleWorker([queue], connection=redis).work(burst=True)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(ReportReminder.id))) == 2

@@ -155,3 +155,24 @@ def test_recommendations_use_reported_skills_or_fall_back(city, make_task, monke
     assert queries.skills_of(city.member.id) == []
     page = queries.list_tasks(city.member.id, recommended_only=True)
     assert [t.skill_match for t in page["items"]] == [0]
+
+
+def test_recommendations_follow_the_approved_report_skills(client, city, login, make_task):
+    """No stub: the skills come from the member's approved 双报到 report, through the API."""
+    me = login("resident")
+    rid = client.post("/api/v1/member-reports", json={
+        "community_id": city.c1.id, "unit_id": city.u1.id, "name": "王五", "phone": "13912345678",
+        "skills": ["医疗护理", "驾驶"]}, headers=me).get_json()["id"]
+    soon = make_task(title="清扫", skills=["治安巡逻"], starts_in=timedelta(hours=3))
+    one = make_task(title="送药", skills=["驾驶", "助老助残"], starts_in=timedelta(days=2))
+    two = make_task(title="义诊接送", skills=["医疗护理", "驾驶"], starts_in=timedelta(days=3))
+    elsewhere = make_task(title="别处义诊", skills=["医疗护理"], starts_in=timedelta(days=1), community=city.c2)
+    # pending report: no skills count yet, so the order is by start time only
+    pending = client.get("/api/v1/tasks?recommended=1", headers=me).get_json()["items"]
+    assert [t["id"] for t in pending] == [soon.id, elsewhere.id, one.id, two.id]
+    assert client.post(f"/api/v1/member-reports/{rid}/decision", json={"approve": True},
+                       headers=login("staff1")).status_code == 200
+    items = client.get("/api/v1/tasks?recommended=1", headers=me).get_json()["items"]
+    assert [(t["id"], t["skill_match"]) for t in items] == [(two.id, 2), (elsewhere.id, 1), (one.id, 1), (soon.id, 0)]
+    mine = client.get(f"/api/v1/tasks?recommended=1&community_id={city.c1.id}", headers=me).get_json()["items"]
+    assert [t["id"] for t in mine] == [two.id, one.id, soon.id]
