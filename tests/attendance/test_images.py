@@ -10,8 +10,7 @@ from tests.helpers import error_code
 
 
 def _decode(png: bytes) -> str:
-    [result] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    return result.text
+    return _decode_image(Image.open(io.BytesIO(png)))
 
 
 def _issue(client, login, task, action="in"):
@@ -28,13 +27,34 @@ def test_png_decodes_back_to_the_same_code(client, login, clock, make_task):
     assert _decode(resp.data) == issued["code"]
 
 
-def test_svg_on_request(client, login, clock, make_task):
+def _decode_svg(svg: bytes) -> str:
+    """Rasterise qrcode's SVG path (one unit square per dark module) and decode it."""
+    import re
+
+    text = svg.decode()
+    size = int(re.search(r'viewBox="0 0 (\d+) (\d+)"', text).group(1))
+    modules = re.findall(r"M(\d+),(\d+)H(\d+)V(\d+)H\d+z", text)
+    assert modules
+    scale = 8
+    img = Image.new("L", (size * scale, size * scale), 255)
+    for x, y, x2, y2 in modules:
+        img.paste(0, (int(x) * scale, int(y) * scale, int(x2) * scale, int(y2) * scale))
+    return _decode_image(img)
+
+
+def _decode_image(img) -> str:
+    [result] = zxingcpp.read_barcodes(img)
+    return result.text
+
+
+def test_svg_on_request_decodes_to_the_same_code(client, login, clock, make_task):
     task = make_task()
     clock(T0)
     issued = _issue(client, login, task, "out")
     resp = client.get(issued["image_url"] + "?format=svg")
     assert resp.status_code == 200 and resp.mimetype == "image/svg+xml"
     assert b"<svg" in resp.data and "no-store" in resp.headers["Cache-Control"]
+    assert _decode_svg(resp.data) == issued["code"]
 
 
 def test_wxacode_comes_from_the_platform_with_the_code_as_scene(client, login, clock, make_task, wechat):
