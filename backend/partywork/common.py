@@ -105,7 +105,7 @@ _PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$")
 def parse_period(period: str, field: str = "period") -> tuple[datetime, datetime]:
     """'2026-11' | '2026-Q4' | '2026' → [start, end) as aware UTC (Asia/Shanghai calendar)."""
     m = _PERIOD.match(period or "")
-    if not m:
+    if not m or not 2000 <= int(m.group(1)) <= 2999:  # year 0 or 9999's end cannot be a date
         raise ValidationFailed(details={field: ["期间格式应为 2026-11、2026-Q4 或 2026"]})
     year, month, quarter = int(m.group(1)), m.group(2), m.group(3)
     if month:

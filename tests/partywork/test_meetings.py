@@ -64,8 +64,11 @@ def test_checkin_leave_and_attendance(client, login, city):
         assert report["rate"] == pytest.approx(1 / 3, abs=1e-4) and report["by_kind"] == {"支部党员大会": 1, "党课": 1}
         assert client.get(f"/api/v1/communities/{city.c1.id}/meeting-attendance?period=2026-Q3",
                           headers=staff).get_json()["meetings"] == []
-        bad = client.get(f"/api/v1/communities/{city.c1.id}/meeting-attendance?period=2026-Q5", headers=staff)
-        assert bad.status_code == 422
+        for period in ("2026-Q5", "9999", "0000-01", "2026-1"):  # years whose bounds are no date: 422, not 500
+            bad = client.get(f"/api/v1/communities/{city.c1.id}/meeting-attendance?period={period}", headers=staff)
+            assert bad.status_code == 422 and "period" in bad.get_json()["error"]["details"], period
+        whole_year = client.get(f"/api/v1/communities/{city.c1.id}/meeting-attendance?period=2026", headers=staff)
+        assert len(whole_year.get_json()["meetings"]) == 2
         assert client.get(f"/api/v1/communities/{city.c1.id}/meeting-attendance?period=2026-Q4",
                           headers=login("member")).status_code == 403
         mine = client.get("/api/v1/me/meetings", headers=login("member")).get_json()["items"]
