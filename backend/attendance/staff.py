@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import case, select, update
 from sqlalchemy.orm.util import identity_key
 
-from backend.attendance.checkin_tasks import active_claim, attendance_of, clipped_minutes
+from backend.attendance.checkin_tasks import active_claim, clipped_minutes
 from backend.attendance.errors import NotClaimed
 from backend.attendance.models import ABSENT, CHECKED_IN, CHECKED_OUT, SOURCE_MANUAL, SOURCE_SCAN, Attendance
 from backend.audit.services import record
@@ -83,7 +83,11 @@ def checkout_all(actor: User, task_id: int, now: datetime | None = None) -> dict
 
 
 def _editable(task: Task, user_id: int) -> tuple[Attendance | None, TaskClaim | None]:
-    row, claim = attendance_of(task.id, user_id), active_claim(task.id, user_id)
+    # the row is locked (PostgreSQL) before it is judged: a confirmation committing meanwhile is
+    # seen (awarded, 409), never overwritten with minutes that the points no longer match
+    row = db.session.scalar(select(Attendance).where(Attendance.task_id == task.id, Attendance.user_id == user_id)
+                            .with_for_update().execution_options(populate_existing=True))
+    claim = active_claim(task.id, user_id)
     if row is None and claim is None:
         raise NotClaimed("该用户未认领此任务")
     if row is not None and row.awarded_at is not None:

@@ -82,3 +82,43 @@ def test_two_staff_confirming_at_once_award_once(app, city, login, clock, make_t
 
     db.session.expire_all()
     assert db.session.query(Transfer).filter(Transfer.ref_type == "attendance").count() == 3
+
+
+@needs_pg
+def test_a_manual_entry_waits_for_a_confirmation_in_flight(app, city, login, clock, make_task, claim, code_for, scan):
+    """Staff edit an attendance while another's confirmation holds it: the edit waits, then sees it
+    awarded (409) instead of writing minutes that the posted points no longer match."""
+    import time
+
+    from sqlalchemy import text, update
+
+    task = make_task(points_per_hour=60)
+    claim(task, city.member)
+    member, staff = login("member"), login("staff1")
+    clock(T0)
+    assert scan(member, code_for(task, "in")).status_code == 201
+    clock(T0 + timedelta(minutes=60))
+    assert scan(member, code_for(task, "out")).status_code == 201
+    a = Attendance.__table__
+    with db.engine.connect() as other, db.engine.connect() as watch:
+        tx = other.begin()  # the confirmation's claim on the row, not yet committed
+        other.execute(update(a).where(a.c.task_id == task.id, a.c.awarded_at.is_(None))
+                      .values(awarded_at=T0 + timedelta(hours=3), points=60))
+        out = {}
+        url = f"/api/v1/tasks/{task.id}/attendances/{city.member.id}/manual"
+        editor = threading.Thread(target=lambda: out.update(resp=app.test_client().post(
+            url, json={"minutes": 150, "reason": "补录"}, headers=staff)))
+        editor.start()
+        deadline = time.monotonic() + 30
+        while not watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                     "AND datname = current_database()")).scalar():
+            assert time.monotonic() < deadline and editor.is_alive(), "the edit did not wait for the row"
+            watch.commit()
+            threading.Event().wait(0.02)
+        tx.commit()
+        editor.join(30)
+    resp = out["resp"]
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "INVALID_STATE"
+    db.session.expire_all()
+    row = db.session.scalar(select(Attendance))
+    assert (row.minutes, row.points, row.source) == (60, 60, "scan")
