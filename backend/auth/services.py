@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from backend.auth import policy, tokens
 from backend.auth.models import ROLE_SCOPE, ROLES, RoleGrant, User
@@ -18,8 +19,12 @@ def login(client, code: str, *, secret: str, ttl: int) -> tuple[User, str, objec
     openid = data["openid"]
     user = db.session.scalar(select(User).where(User.openid == openid))
     if user is None:
-        user = User(openid=openid, nickname=f"微信用户{openid[-4:]}")
-        db.session.add(user)
+        try:
+            with db.session.begin_nested():
+                user = User(openid=openid, nickname=f"微信用户{openid[-4:]}")
+                db.session.add(user)
+        except IntegrityError:  # the same person's concurrent first login created it: use that one
+            user = db.session.scalar(select(User).where(User.openid == openid))
     user.session_key = data.get("session_key")  # kept server-side only
     user.last_login_at = utcnow()
     db.session.flush()

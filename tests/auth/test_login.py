@@ -163,3 +163,33 @@ def test_token_just_before_expiry_is_accepted(client, login):
     headers = login("ivan")
     with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=7) - timedelta(minutes=1)):
         assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+def test_concurrent_first_logins_make_one_user(client):
+    """Another request creates the same person between our look-up and our insert: no 500, one user."""
+    from sqlalchemy import event, func, insert, select
+
+    from backend.auth.models import User
+    from backend.extensions import db
+
+    fired = []
+
+    def rival(mapper, connection, target):
+        if fired:
+            return
+        fired.append(target.openid)
+        with db.engine.connect() as other:  # the other request's transaction, committed first
+            other.execute(insert(User).values(openid=target.openid, nickname="先到的请求"))
+            other.commit()
+
+    event.listen(User, "before_insert", rival)
+    try:
+        resp = client.post("/api/v1/auth/login", json={"code": "twin"})
+    finally:
+        event.remove(User, "before_insert", rival)
+    assert fired == ["mock-twin"]
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["user"]["nickname"] == "先到的请求"
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.openid == "mock-twin")) == 1
+    again = client.post("/api/v1/auth/login", json={"code": "twin"}).get_json()
+    assert again["user"]["id"] == resp.get_json()["user"]["id"]
