@@ -1,6 +1,6 @@
 """Closing an account (PIPL Art. 47): erase what identifies the person, keep the record's shape.
 
-Name, phone, openid, session_key and the person's free text are erased or replaced; live
+Name, phone, openid, session_key, the person's free text and what messages say of them are erased; live
 reports, claims on upcoming tasks, duty posts, household links and open wishes end; role grants
 are revoked; the token stops working (token_version bumped, closed_at set). The ledger keeps
 every row as it was (append-only, hash-chained: amounts and links intact, verify passes); what is
@@ -18,6 +18,7 @@ from backend.db import utcnow
 from backend.extensions import db
 from backend.feedback.consents import PURPOSES, set_consent
 from backend.feedback.models import Certificate, Evaluation, EvaluationVersion
+from backend.notifications.models import Notification
 from backend.orgs.models import Community
 from backend.partywork.models_duty import HOLDER_ACTIVE, HOLDER_ENDED, HOLDER_PENDING, DutyHolder, DutyLog
 from backend.partywork.models_households import LINK_ACTIVE, LINK_ENDED, HouseholdLink, Visit
@@ -108,6 +109,13 @@ def _erase(user: User) -> None:
     db.session.execute(update(EvaluationVersion).where(EvaluationVersion.evaluation_id.in_(
         select(Evaluation.id).where(Evaluation.user_id == uid))).values(comment=ERASED_TEXT))
     db.session.execute(update(Certificate).where(Certificate.user_id == uid).values(name=ERASED_NAME))
+    # messages to the person say what they wrote (wish titles, reasons); never sent now (closed)
+    db.session.execute(update(Notification).where(Notification.user_id == uid).values(data={}))
+    # their name in messages to others: the wish owners told who claimed
+    for n in db.session.scalars(select(Notification).where(
+            Notification.kind == "wish_claimed", Notification.ref_type == "wish",
+            Notification.ref_id.in_(select(Wish.id).where(Wish.claimer_id == uid)))).all():
+        n.data = {**n.data, "claimer": ERASED_NAME}
     user.name, user.phone, user.openid, user.session_key = None, None, None, None
     user.nickname = ERASED_NAME
 

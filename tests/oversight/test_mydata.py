@@ -140,3 +140,23 @@ def test_two_simultaneous_closings_close_once(app, login, city, built):
     closes = db.session.scalars(select(Transfer).where(Transfer.kind == "close")).all()
     assert [t.amount for t in closes] == [70]
     assert verify(db.session)["ok"]
+
+
+def test_closing_erases_what_messages_say_of_the_person(client, login, city):
+    from backend.notifications.models import Notification
+
+    resident, member = login("resident"), login("member")
+    wish = client.post(f"/api/v1/communities/{city.c1.id}/wishes", headers=resident,
+                       json={"title": "帮我修水管", "type": "物质", "description": "厨房漏水"}).get_json()
+    assert client.post(f"/api/v1/wishes/{wish['id']}/decision", json={"approve": True},
+                       headers=login("staff1")).status_code == 200
+    assert client.post(f"/api/v1/wishes/{wish['id']}/claims", headers=member).status_code in (200, 201)
+    told = db.session.scalar(select(Notification).where(Notification.kind == "wish_claimed"))
+    assert told.user_id == city.resident.id and told.data["claimer"] == "member"
+    assert client.delete("/api/v1/me", headers=member).status_code == 204  # the claimer leaves
+    db.session.expire_all()
+    told = db.session.get(Notification, told.id)
+    assert told.data["claimer"] == "已注销用户" and told.data["title"] == "帮我修水管"
+    assert client.delete("/api/v1/me", headers=resident).status_code == 204  # the owner leaves
+    db.session.expire_all()
+    assert db.session.get(Notification, told.id).data == {}
