@@ -224,12 +224,15 @@ def confirm_logs(actor: User, community_id: int, log_ids: list[int]) -> dict:
     bad = sorted(set(ids) - {log.id for log in logs if log.community_id == community_id})
     if bad:
         raise ValidationFailed(details={"log_ids": [f"不属于本社区或不存在：{bad}"]})
+    # lock the posts too: a holder's monthly cap is read from logs other requests may be confirming
+    posts = {p.id: p for p in db.session.scalars(select(DutyPost).where(
+        DutyPost.id.in_({log.post_id for log in logs if log.status == LOG_PENDING})).order_by(DutyPost.id)
+        .with_for_update())}
     now, entries, confirmed = utcnow(), [], 0
-    posts = {}
     for log in logs:
         if log.status != LOG_PENDING:
             continue
-        post = posts.setdefault(log.post_id, get_post(log.post_id))
+        post = posts[log.post_id]
         cap = post.points_per_month or 0
         points = max(0, min(common.honor_points(log.minutes), cap - _month_points(post.id, log.user_id, log.date)))
         log.status, log.points, log.confirmed_by_id, log.confirmed_at = LOG_CONFIRMED, points, actor.id, now

@@ -67,3 +67,32 @@ def test_concurrent_appointments_never_pass_the_seats(app, city):
     results = _race(app, appoint, [(u,) for u in people])
     assert results.count("ok") == 2 and results.count("POST_FULL") == 3
     assert duty.active_count(post_id) == 2
+
+
+@needs_pg
+def test_concurrent_confirmations_keep_the_monthly_cap(app, city):
+    """Two staff confirm two logs of one holder in the same month at once: the post's
+    points_per_month still caps the pair (each run sees the other's points), and both logs are confirmed."""
+    from sqlalchemy import func, select
+
+    from backend.db import utcnow
+    from backend.partywork.common import local_date
+    from backend.timebank.models import Transfer
+
+    post = duty.create_post(city.staff1, city.c1.id, name="文明劝导岗", seats=1, points_per_month=25)
+    duty.apply_or_appoint(city.staff1, post.id, city.member.id)
+    logs = [duty.add_log(city.member, post.id, date_=local_date(utcnow()), minutes=120).id for _ in (1, 2)]
+    grant_role(None, city.staff2.id, "staff", community_id=city.c1.id)
+    staff = [city.staff1.id, city.staff2.id]
+    community_id = city.c1.id
+    db.session.commit()
+
+    def confirm(staff_id, log_id):
+        duty.confirm_logs(db.session.get(User, staff_id), community_id, [log_id])
+
+    results = _race(app, confirm, list(zip(staff, logs)))
+    assert results == ["ok", "ok"]
+    db.session.expire_all()
+    assert sorted(db.session.get(duty.DutyLog, i).points for i in logs) == [5, 20]
+    paid = db.session.scalar(select(func.sum(Transfer.amount)).where(Transfer.ref_type == "duty_log"))
+    assert paid == 25
