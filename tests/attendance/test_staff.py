@@ -142,3 +142,20 @@ def test_an_unfinished_attendance_is_not_confirmed(city, client, login, clock, s
     assert resp.get_json()["confirmed"] == 1  # member2 only; member is still checked in
     rows = {a.user_id: a for a in db.session.scalars(select(Attendance))}
     assert rows[city.member.id].awarded_at is None and rows[city.member2.id].awarded_at is not None
+
+
+def test_points_are_minutes_times_rate_rounded_down(city, client, login, clock, make_task, claim, scan, code_for):
+    task = make_task(points_per_hour=25)
+    claim(task, city.member, city.member2)
+    clock(T0)
+    scan(login("member"), code_for(task, "in"))
+    scan(login("member2"), code_for(task, "in"))
+    clock(T0 + timedelta(minutes=50))
+    assert scan(login("member"), code_for(task, "out")).get_json()["minutes"] == 50  # 50 × 25 / 60 = 20.83
+    resp = client.post(f"/api/v1/tasks/{task.id}/attendances/{city.member2.id}/manual",
+                       json={"minutes": 2, "reason": "只来了两分钟"}, headers=login("staff1"))
+    assert resp.status_code == 200  # 2 × 25 / 60 = 0.83: confirmed, no points
+    resp = client.post(f"/api/v1/tasks/{task.id}/confirm", headers=login("staff1"))
+    assert resp.get_json() == {"awarded": 1, "points": 20, "confirmed": 2}
+    rows = {a.user_id: a.points for a in db.session.scalars(select(Attendance))}
+    assert rows == {city.member.id: 20, city.member2.id: 0}
