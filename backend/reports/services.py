@@ -87,8 +87,10 @@ def file_member_report(user: User, *, community_id: int, unit_id: int, name: str
     return report
 
 
-def get_member_report(report_id: int) -> MemberReport:
-    report = db.session.get(MemberReport, report_id)
+def get_member_report(report_id: int, *, lock: bool = False) -> MemberReport:
+    """The report, or NotFound; lock=True holds its row until commit and reads it afresh, so
+    two decisions at once are taken one after the other (the second sees it decided)."""
+    report = db.session.get(MemberReport, report_id, with_for_update=lock or None, populate_existing=lock)
     if report is None:
         raise NotFound("报到记录不存在")
     return report
@@ -131,7 +133,7 @@ def _close_previous(actor: User, report: MemberReport, now: datetime) -> None:
 
 def decide_member_report(actor: User, report_id: int, approve: bool, reason: str | None = None) -> MemberReport:
     """Staff of the report's community approve (grants `member`) or reject (with a reason)."""
-    report = get_member_report(report_id)
+    report = get_member_report(report_id, lock=True)
     policy.require_staff(actor, report.community_id)
     if report.status != PENDING:
         raise InvalidState("该报到已处理")

@@ -50,8 +50,9 @@ def file_unit_report(actor: User, *, unit_id: int, community_id: int, resources=
     return report
 
 
-def get_unit_report(report_id: int) -> UnitReport:
-    report = db.session.get(UnitReport, report_id)
+def get_unit_report(report_id: int, *, lock: bool = False) -> UnitReport:
+    """The report, or NotFound; lock=True as for member reports (one decision at a time)."""
+    report = db.session.get(UnitReport, report_id, with_for_update=lock or None, populate_existing=lock)
     if report is None:
         raise NotFound("单位报到记录不存在")
     return report
@@ -81,7 +82,7 @@ def unit_unit_reports(user: User, unit_id: int, status: str | None = None):
 
 def decide_unit_report(actor: User, report_id: int, approve: bool, reason: str | None = None) -> UnitReport:
     """Staff of the report's community approve or reject (with a reason) a pending unit report."""
-    report = get_unit_report(report_id)
+    report = get_unit_report(report_id, lock=True)
     policy.require_staff(actor, report.community_id)
     if report.status != PENDING:
         raise InvalidState("该单位报到已处理")
