@@ -5,6 +5,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 
 from backend.api.common import current_user
+from backend.audit.services import record
 from backend.auth import policy
 from backend.orgs import services
 from backend.orgs.models import Community, Grid, Street, Unit
@@ -102,6 +103,7 @@ def create_community(args):
     policy.require_org_creator(user, args.get("street_id"))
     c = services.create_community(**args)
     policy.require_org_creator(user, c.street_id)  # a street named rather than given by id, too
+    record(user.id, "community.create", "community", c.id, after={"name": c.name}, community_id=c.id)
     return c
 
 
@@ -127,8 +129,11 @@ def list_grids(community_id):
 @blp.response(201, GridSchema)
 def create_grid(args, community_id):
     """Add a grid (staff of the community)."""
-    policy.require_staff(current_user(), community_id)
-    return services.create_grid(community_id, args["name"])
+    user = current_user()
+    policy.require_staff(user, community_id)
+    grid = services.create_grid(community_id, args["name"])
+    record(user.id, "grid.create", "grid", grid.id, after={"name": grid.name}, community_id=community_id)
+    return grid
 
 
 @blp.get("/units")
@@ -149,4 +154,7 @@ def create_unit(args):
     policy.require_org_creator(user, args["street_id"])
     if args["street_id"] is None:
         args["street_id"] = policy.default_street(user)
-    return services.create_unit(**args)
+    unit = services.create_unit(**args)
+    record(user.id, "unit.create", "unit", unit.id, after={"name": unit.name, "kind": unit.kind},
+           street_id=unit.street_id)
+    return unit

@@ -154,3 +154,16 @@ def test_a_long_request_id_is_cut_not_a_500(client, login, city):
     row = db.session.scalar(select(AuditLog).where(AuditLog.action == "role.grant",
                                                    AuditLog.object_id == resp.get_json()["id"]))
     assert row.request_id == "r" * 64
+
+
+def test_organisations_created_are_audited(client, login, city, api):
+    community, rid_c = api.call("POST", "streetadm", "/communities", json={"name": "新社区", "street_id": city.street.id})
+    grid, rid_g = api.call("POST", "staff1", f"/communities/{city.c1.id}/grids", json={"name": "二网格"})
+    unit, rid_u = api.call("POST", "admin", "/units", json={"name": "新单位", "kind": "企业", "street_id": city.street.id})
+    for action, rid, actor, object_type, object_id in (
+            ("community.create", rid_c, city.streetadm.id, "community", community["id"]),
+            ("grid.create", rid_g, city.staff1.id, "grid", grid["id"]),
+            ("unit.create", rid_u, city.admin.id, "unit", unit["id"])):
+        row = _row(client, login, action, rid)
+        assert (row["actor_id"], row["object_type"], row["object_id"]) == (actor, object_type, object_id)
+        assert row["street_id"] == city.street.id and row["changes"]["after"]["name"]
