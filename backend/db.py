@@ -1,10 +1,16 @@
 """Declarative base and column types shared by every model (no Flask import)."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
+from typing import Callable, TypeVar
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.orm import DeclarativeBase, Session
+
+T = TypeVar("T")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -47,3 +53,47 @@ class UTCDateTime(TypeDecorator):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime()}
+
+
+def ping_after_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection with one round trip only when it sat idle `idle_seconds` or more.
+
+    pool_pre_ping pays that round trip on every checkout, i.e. on every request under load,
+    where connections go straight back into use. Connections that are busy are alive; one
+    that waited (a quiet night, a worker between jobs) may have been cut by a restart or an
+    idle timeout, and is replaced here before anyone uses it. A connection that dies while
+    busy fails its statement instead: see `retry_first_statement`, and the 503 mapping."""
+    if engine.dialect.name == "sqlite":
+        return  # a file, not a server: nothing to lose
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(dbapi_conn, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn, record, proxy):
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)  # psycopg: in autocommit, so no BEGIN is left open
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_conn, None):
+                raise DisconnectionError() from exc  # the pool replaces it and checks out again
+            raise
+
+
+def retry_first_statement(session: Session, run: Callable[[], T]) -> T:
+    """Run a transaction's first statement; if its connection turns out to be dead (the
+    database restarted, a proxy cut it), run it once more on a fresh one.
+
+    Only for the first statement: nothing has been done in the transaction yet, so starting
+    it again loses nothing. SQLAlchemy has already invalidated the dead connection and every
+    older one in the pool when the error reaches here."""
+    try:
+        return run()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        session.rollback()
+        return run()

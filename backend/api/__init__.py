@@ -12,7 +12,7 @@ from flask import g, request, send_from_directory
 from flask_smorest import Api as SmorestApi
 
 import backend.api.messages  # noqa: F401  (Chinese validation messages, before any schema)
-from backend.api.common import ErrorSchema, current_user
+from backend.api.common import ErrorSchema, authenticate
 from backend.api.errors import handle_http, register_error_handlers
 from backend.extensions import db
 
@@ -106,7 +106,7 @@ def register_api(app) -> None:
         view = app.view_functions.get(endpoint)
         if view is None or getattr(view, "is_public", False):
             return  # unknown paths answer 404/405 as they are
-        current_user()
+        authenticate(view)
 
     @app.after_request
     def _echo_request_id(resp):

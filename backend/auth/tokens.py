@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from backend.errors import AuthRequired
 
 
+@lru_cache(maxsize=4)  # one per secret: built once per process, not on every request
 def _serializer(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt="auth-token")
 

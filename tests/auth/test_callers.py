@@ -1,0 +1,169 @@
+"""The caller check on every request: the light path of a scan refuses what current_user refuses,
+and a connection the database dropped is replaced instead of failing the request."""
+from datetime import timedelta
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from backend.attendance.models import Attendance
+from backend.auth import tokens
+from backend.db import ping_after_idle, retry_first_statement, utcnow
+from backend.extensions import db
+from tests.attendance.conftest import T0, claim, clock, code_for, make_task, scan  # noqa: F401 (fixtures)
+from tests.helpers import error_code, needs_pg
+
+
+@pytest.fixture
+def ready(city, clock, make_task, claim, code_for):
+    """A running task the member claimed, the clock inside it, and a live check-in code."""
+    task = make_task()
+    claim(task, city.member)
+    return task
+
+
+def _scan_now(scan, headers, task, code_for, **extra):
+    return scan(headers, code_for(task, "in"), **extra)
+
+
+def _attendances() -> int:
+    return db.session.scalar(select(func.count()).select_from(Attendance))
+
+
+def test_a_scan_by_a_closed_account_is_401(app, city, ready, login, clock, scan, code_for):
+    headers = login("member")
+    clock(T0 + timedelta(minutes=1))
+    city.member.closed_at = utcnow()
+    db.session.commit()
+    resp = _scan_now(scan, headers, ready, code_for)
+    assert resp.status_code == 401 and error_code(resp) == "AUTH_REQUIRED"
+    assert _attendances() == 0
+
+
+def test_a_scan_with_a_token_of_an_older_version_is_401(app, city, ready, login, clock, scan, code_for):
+    headers = login("member")
+    clock(T0 + timedelta(minutes=1))
+    city.member.token_version += 1  # what logging out everywhere and closing the account do
+    db.session.commit()
+    assert _scan_now(scan, headers, ready, code_for).status_code == 401
+    fresh = tokens.issue(app.config["SECRET_KEY"], 3600, city.member.id, city.member.token_version)[0]
+    assert _scan_now(scan, {"Authorization": "Bearer " + fresh}, ready, code_for).status_code == 201
+    assert _attendances() == 1
+
+
+def test_a_scan_with_a_token_of_no_user_is_401(app, ready, clock, scan, code_for):
+    clock(T0 + timedelta(minutes=1))
+    ghost = tokens.issue(app.config["SECRET_KEY"], 3600, 987654, 0)[0]
+    resp = _scan_now(scan, {"Authorization": "Bearer " + ghost}, ready, code_for)
+    assert resp.status_code == 401 and error_code(resp) == "AUTH_REQUIRED"
+
+
+def test_a_bad_scan_body_is_401_without_a_login_and_422_with_one(app, city, ready, login, clock, client):
+    headers = login("member")
+    clock(T0 + timedelta(minutes=1))
+    bad = {"code": "", "lat": 91}
+    assert client.post("/api/v1/checkins", json=bad).status_code == 401
+    closed = dict(headers)
+    resp = client.post("/api/v1/checkins", json=bad, headers=headers)
+    assert resp.status_code == 422 and set(resp.get_json()["error"]["details"]) >= {"code", "lat"}
+    city.member.closed_at = utcnow()
+    db.session.commit()
+    assert client.post("/api/v1/checkins", json=bad, headers=closed).status_code == 401
+
+
+def test_the_caller_of_a_scan_is_not_loaded_as_a_user(app, city, ready, login, clock, scan, code_for):
+    from backend.auth.models import User
+
+    headers = login("member")
+    clock(T0 + timedelta(minutes=1))
+    code = code_for(ready, "in")
+    db.session.expunge_all()
+    assert scan(headers, code).status_code == 201
+    assert not [o for o in db.session.identity_map.values() if isinstance(o, User)]
+
+
+def test_serializer_is_built_once_per_secret():
+    a, _ = tokens.issue("secret-a" * 4, 60, 1, 0)
+    assert tokens._serializer("secret-a" * 4) is tokens._serializer("secret-a" * 4)
+    assert tokens.read("secret-a" * 4, 60, a) == (1, 0)
+    from backend.errors import AuthRequired
+
+    with pytest.raises(AuthRequired):
+        tokens.read("secret-b" * 4, 60, a)
+
+
+# --- connections the database dropped (PostgreSQL: a restart, an idle timeout, pg_terminate_backend)
+
+
+def _pg_url() -> str:
+    return db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _kill_others(url: str) -> int:
+    """Terminate every other backend of this database (the app's pooled connections)."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        return len(admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall())
+
+
+@needs_pg
+def test_a_request_on_a_dropped_connection_is_served_on_a_fresh_one(app, city, make_task, claim, login, scan,
+                                                                     code_for, client):
+    # Real time here, not a frozen clock: the pool tells old connections from new by time.time().
+    task = make_task(starts=utcnow() - timedelta(minutes=5))
+    claim(task, city.member)
+    headers, staff = login("member"), login("staff1")
+    code = code_for(task, "in")
+    db.session.commit()  # the test's connection goes back to the pool too
+    assert _kill_others(_pg_url()) >= 1
+    resp = scan(headers, code)
+    assert resp.status_code == 201, resp.get_json()
+    assert _kill_others(_pg_url()) >= 1
+    assert client.get("/api/v1/me", headers=staff).status_code == 200  # the ORM path as well
+    assert _attendances() == 1
+
+
+@needs_pg
+@pytest.mark.parametrize("idle_seconds,survives", [(0, True), (3600, False)])
+def test_an_idle_connection_is_pinged_before_use(idle_seconds, survives):
+    engine = create_engine(db.engine.url, pool_size=1, max_overflow=0)
+    ping_after_idle(engine, idle_seconds)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        _kill_others(_pg_url())
+        with engine.connect() as conn:
+            if survives:  # idle long enough: pinged, found dead, replaced before use
+                assert conn.execute(text("SELECT 2")).scalar() == 2
+            else:  # busy connections are not pinged: the statement meets the dead one
+                with pytest.raises(DBAPIError) as err:
+                    conn.execute(text("SELECT 2"))
+                assert err.value.connection_invalidated
+    finally:
+        engine.dispose()
+        db.engine.dispose()  # the app's pooled connections were killed too: not the next test's problem
+
+
+@needs_pg
+def test_the_first_statement_is_retried_once_on_a_fresh_connection():
+    engine = create_engine(db.engine.url, pool_size=1, max_overflow=0)
+    try:
+        with Session(engine) as session:
+            session.execute(text("SELECT 1"))
+            session.commit()
+            _kill_others(_pg_url())
+            tries = []
+
+            def first():
+                tries.append(1)
+                return session.execute(text("SELECT 3")).scalar()
+
+            assert retry_first_statement(session, first) == 3
+            assert len(tries) == 2
+            with pytest.raises(ZeroDivisionError):  # anything but a dropped connection is not retried
+                retry_first_statement(session, lambda: 1 / 0)
+    finally:
+        engine.dispose()
+        db.engine.dispose()  # the app's pooled connections were killed too: not the next test's problem
