@@ -78,7 +78,7 @@ route("/donate", "积分转赠", async (view) => {
       out.replaceChildren(ok(`已转赠 ${body.amount} 积分`));
       section(account, accountCard);
     }, form);
-  } }, field("转赠给（用户编号）", to), field("积分", amount), field("留言", memo), submit, out);
+  } }, field("转赠给（用户编号，对方可在顶栏姓名 → 切换身份页查看）", to), field("积分", amount), field("留言", memo), submit, out);
   view.append(h("div", { class: "card" }, account), h("div", { class: "card" }, h("h2", {}, "把积分赠给他人"), form));
   section(account, accountCard);
 }, { back: true, name: "donate" });

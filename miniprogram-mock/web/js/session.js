@@ -81,7 +81,8 @@ route("/identity", "切换身份", async (view) => {
   view.append(
     h("div", { class: "card" },
       h("h2", {}, user.name || user.nickname),
-      h("p", { class: "muted", test: "roles" }, "角色：", (user.roles || []).map(roleText).join("、"))),
+      h("p", { class: "muted", test: "roles" }, "角色：", (user.roles || []).map(roleText).join("、")),
+      h("p", { class: "muted", test: "user-id" }, "用户编号：", user.id, "（他人向您转赠积分时填写）")),
     h("div", { class: "card" }, h("h2", {}, "切换到"),
       modesOf(user).map((m) => h("button", { class: "block" + (m === mode ? "" : " ghost"), test: "mode-" + m,
         onclick: () => { setMode(m); go(HOME[m]); } }, MODE_NAME[m]))),

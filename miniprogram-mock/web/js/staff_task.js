@@ -19,7 +19,10 @@ route("/staff/tasks/:id", "签到管理", async (view, { id }) => {
   const out = h("div", { test: "confirm-result" });
   const confirm = h("button", { class: "block", test: "confirm", onclick: () => busy(confirm, out, async () => {
     const res = await post(`/tasks/${id}/confirm`);
-    out.replaceChildren(ok(res.awarded ? `已确认 ${res.awarded} 人次，发放 ${res.points} 积分` : "没有需要确认的记录（已全部发放）"));
+    const n = res.confirmed ?? res.awarded;
+    const short = n - res.awarded; // minutes too few for a whole point: confirmed, nothing posted
+    out.replaceChildren(ok(n ? `已确认 ${n} 人次，发放 ${res.points} 积分` + (short > 0 ? `（其中 ${short} 人次时长不足以折算积分）` : "")
+      : "没有需要确认的记录（已全部发放）"));
     loadList();
   }) }, "确认服务时长并发放积分");
   view.append(h("div", { class: "card" }, head), h("div", { class: "card" }, qrPanel(`/tasks/${id}/checkin-code`)),
