@@ -21,7 +21,7 @@ from backend.extensions import db
 from backend.notifications.services import notify
 from backend.orgs.models import Community, Grid, Unit
 from backend.reports.models import (
-    APPROVED, CLOSED, LIVE, PENDING, REJECTED, SKILLS, MemberReport, UnitMember,
+    APPROVED, CLOSED, LIVE, PENDING, REJECTED, SKILLS, MemberReport, UnitMember, UnitReport,
 )
 from backend.reports.units import unit_reported_to  # noqa: F401  (re-exported for other domains)
 
@@ -177,11 +177,28 @@ def report_dict(report: MemberReport) -> dict:
     }
 
 
+def unit_report_dict(report: UnitReport) -> dict:
+    """A unit report as GET /me shows it to the unit's admins."""
+    return {
+        "kind": "unit", "id": report.id, "status": report.status,
+        "community_id": report.community_id, "community_name": report.community.name,
+        "unit_id": report.unit_id, "unit_name": report.unit.name,
+        "resources": list(report.resources or []), "needs": list(report.needs or []),
+        "reason": report.reason, "created_at": _iso(report.created_at), "decided_at": _iso(report.decided_at),
+    }
+
+
 def reports_for_user(user: User) -> list[dict]:
-    """The user's member reports, newest first, as JSON-ready dicts (GET /me)."""
+    """GET /me: the user's member reports, then the reports of the units they administer
+    (kind "unit"), each newest first, as JSON-ready dicts."""
     rows = db.session.scalars(select(MemberReport).where(MemberReport.user_id == user.id)
                               .order_by(MemberReport.id.desc()))
-    return [report_dict(r) for r in rows]
+    out = [report_dict(r) for r in rows]
+    unit_ids = policy.scopes(user, "unit_admin", "unit_id")
+    if unit_ids:
+        out += [unit_report_dict(r) for r in db.session.scalars(
+            select(UnitReport).where(UnitReport.unit_id.in_(unit_ids)).order_by(UnitReport.id.desc()))]
+    return out
 
 
 def approved_report(user_id: int) -> MemberReport | None:

@@ -82,3 +82,17 @@ def test_lists_for_staff_and_unit(client, city, login):
     assert client.get(f"/api/v1/units/{city.u1.id}/unit-reports", headers=login("unit2")).status_code == 403
     assert client.get(f"/api/v1/unit-reports/{a}", headers=staff).status_code == 200
     assert client.get(f"/api/v1/unit-reports/{a}", headers=login("staff3")).status_code == 403
+
+
+def test_me_shows_the_unit_reports_to_its_admins(client, city, login):
+    unit_admin = login("unit1")
+    assert client.get("/api/v1/me", headers=unit_admin).get_json()["reports"] == []
+    first = file(client, unit_admin, city).get_json()["id"]
+    second = file(client, unit_admin, city, community_id=city.c2.id).get_json()["id"]
+    client.post(f"/api/v1/unit-reports/{first}/decision", json={"approve": True}, headers=login("staff1"))
+    reports = client.get("/api/v1/me", headers=unit_admin).get_json()["reports"]
+    assert [(r["kind"], r["id"], r["status"], r["community_name"]) for r in reports] == [
+        ("unit", second, "pending", "二社区"), ("unit", first, "approved", "一社区")]
+    assert reports[1]["resources"] == ["医疗义诊", "场地"] and reports[1]["decided_at"].endswith("+08:00")
+    assert client.get("/api/v1/me", headers=login("unit2")).get_json()["reports"] == []  # another unit's admin
+    assert client.get("/api/v1/me", headers=login("staff1")).get_json()["reports"] == []
