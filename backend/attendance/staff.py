@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import case, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
 from backend.attendance.checkin_tasks import active_claim, clipped_minutes
@@ -82,24 +83,32 @@ def checkout_all(actor: User, task_id: int, now: datetime | None = None) -> dict
     return {"checked_out": len(done), "user_ids": done}
 
 
-def _editable(task: Task, user_id: int) -> tuple[Attendance | None, TaskClaim | None]:
-    # the row is locked (PostgreSQL) before it is judged: a confirmation committing meanwhile is
-    # seen (awarded, 409), never overwritten with minutes that the points no longer match
-    row = db.session.scalar(select(Attendance).where(Attendance.task_id == task.id, Attendance.user_id == user_id)
-                            .with_for_update().execution_options(populate_existing=True))
-    claim = active_claim(task.id, user_id)
-    if row is None and claim is None:
-        raise NotClaimed("该用户未认领此任务")
-    if row is not None and row.awarded_at is not None:
+def _locked(task_id: int, user_id: int) -> Attendance | None:
+    return db.session.scalar(select(Attendance).where(Attendance.task_id == task_id, Attendance.user_id == user_id)
+                             .with_for_update().execution_options(populate_existing=True))
+
+
+def _editable(task: Task, user_id: int) -> tuple[Attendance, dict]:
+    """The claimer's attendance to edit, locked, made if missing, with its state before ({} if new).
+
+    Locked (PostgreSQL) before it is judged: a confirmation committing meanwhile is seen (awarded,
+    409), never overwritten with minutes that the points no longer match. A scan inserting the row
+    between our read and our insert is not a 500: that row is edited instead."""
+    row = _locked(task.id, user_id)
+    if row is None:
+        claim = active_claim(task.id, user_id)
+        if claim is None:
+            raise NotClaimed("该用户未认领此任务")
+        try:
+            with db.session.begin_nested():
+                row = Attendance(task_id=task.id, user_id=user_id, community_id=task.community_id, claim_id=claim.id)
+                db.session.add(row)
+            return row, {}
+        except IntegrityError:
+            row = _locked(task.id, user_id)
+    if row.awarded_at is not None:
         raise InvalidState("已确认积分的出勤不能修改")
-    return row, claim
-
-
-def _new_row(task: Task, user_id: int, claim: TaskClaim | None) -> Attendance:
-    row = Attendance(task_id=task.id, user_id=user_id, community_id=task.community_id,
-                     claim_id=claim.id if claim else None)
-    db.session.add(row)
-    return row
+    return row, _snapshot(row)
 
 
 def issue_task_code(actor: User, task_id: int, action: str, now: datetime | None = None) -> dict:
@@ -121,9 +130,7 @@ def _item(task: Task, user_id: int) -> dict:
 def mark_absent(actor: User, task_id: int, user_id: int) -> dict:
     """Mark a claimer absent: no minutes, no points (scan times stay as evidence); the roster item."""
     task = task_for_staff(actor, task_id)
-    row, claim = _editable(task, user_id)
-    before = _snapshot(row)
-    row = row or _new_row(task, user_id, claim)
+    row, before = _editable(task, user_id)
     row.status, row.source, row.minutes, row.manual_reason = ABSENT, SOURCE_SCAN, 0, None
     row.updated_by_id = actor.id
     db.session.flush()
@@ -135,9 +142,7 @@ def mark_absent(actor: User, task_id: int, user_id: int) -> dict:
 def enter_manual(actor: User, task_id: int, user_id: int, minutes: int, reason: str) -> dict:
     """Staff enter minutes by hand (荣誉 minutes, source manual) with a reason and an audit row; the roster item."""
     task = task_for_staff(actor, task_id)
-    row, claim = _editable(task, user_id)
-    before = _snapshot(row)
-    row = row or _new_row(task, user_id, claim)
+    row, before = _editable(task, user_id)
     row.status, row.source, row.minutes, row.manual_reason = CHECKED_OUT, SOURCE_MANUAL, minutes, reason
     row.updated_by_id = actor.id
     db.session.flush()

@@ -122,3 +122,37 @@ def test_a_manual_entry_waits_for_a_confirmation_in_flight(app, city, login, clo
     db.session.expire_all()
     row = db.session.scalar(select(Attendance))
     assert (row.minutes, row.points, row.source) == (60, 60, "scan")
+
+
+@needs_pg
+def test_a_scan_landing_between_the_staff_read_and_insert_is_edited_not_a_500(app, city, login, clock, make_task,
+                                                                                claim, monkeypatch):
+    from sqlalchemy import insert
+
+    from backend.attendance import staff as staff_tools
+
+    task = make_task()
+    claim(task, city.member)
+    clock(T0 + timedelta(minutes=5))
+    real = staff_tools.active_claim
+
+    def scan_lands_first(task_id, user_id):  # the member's check-in commits on its own connection now
+        with db.engine.begin() as other:
+            other.execute(insert(Attendance.__table__).values(
+                task_id=task_id, user_id=user_id, community_id=task.community_id, status="checked_in",
+                source="scan", checkin_at=T0 + timedelta(minutes=5), checkin_offline=False, checkout_offline=False,
+                minutes=0, points=0, created_at=T0, updated_at=T0))
+        return real(task_id, user_id)
+
+    monkeypatch.setattr(staff_tools, "active_claim", scan_lands_first)
+    resp = app.test_client().post(f"/api/v1/tasks/{task.id}/attendances/{city.member.id}/manual",
+                                  json={"minutes": 100, "reason": "补录"}, headers=login("staff1"))
+    assert resp.status_code == 200, resp.get_json()
+    assert (resp.get_json()["source"], resp.get_json()["minutes"]) == ("manual", 100)
+    db.session.expire_all()
+    row = db.session.scalar(select(Attendance))
+    assert (row.status, row.minutes, row.checkin_at) == ("checked_out", 100, T0 + timedelta(minutes=5))
+    from backend.audit.models import AuditLog
+
+    audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "attendance.manual"))
+    assert audit.changes["before"]["status"] == "checked_in"
