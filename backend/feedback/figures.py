@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, union_all
+from sqlalchemy import func, select, union_all
 from sqlalchemy.sql.selectable import SelectBase
 from sqlalchemy.orm import aliased
 
@@ -57,15 +57,17 @@ def points_earned(users, start: datetime, end: datetime) -> dict[int, int]:
     Two branches so that the big one needs no heap: the earnings come from an index-only scan
     of ix_transfers_credit_created (credit_account_id, created_at INCLUDE kind, amount); the
     few reversals of those earnings are found from the reversal side (reverses_id IS NOT NULL)
-    and subtracted."""
-    wallet = and_(Account.kind == WALLET, _among(Account.user_id, users))
-    earned = (select(Account.user_id.label("user_id"), Transfer.amount.label("amount"))
-              .join(Account, and_(Account.id == Transfer.credit_account_id, wallet))
+    and subtracted. The wallets are a materialised CTE: joined inline, PostgreSQL misjudged
+    the reversal branch as one row and filtered it against every user (a nested loop)."""
+    wallets = (select(Account.id, Account.user_id).where(Account.kind == WALLET, _among(Account.user_id, users))
+               .cte("wallets").prefix_with("MATERIALIZED", dialect="postgresql"))
+    earned = (select(wallets.c.user_id, Transfer.amount)
+              .join(wallets, wallets.c.id == Transfer.credit_account_id)
               .where(Transfer.kind == "earn", Transfer.created_at >= start, Transfer.created_at < end))
     rev, orig = aliased(Transfer), aliased(Transfer)
-    reversed_ = (select(Account.user_id, -rev.amount)
+    reversed_ = (select(wallets.c.user_id, -rev.amount)
                  .join(orig, orig.id == rev.reverses_id)
-                 .join(Account, and_(Account.id == orig.credit_account_id, wallet))
+                 .join(wallets, wallets.c.id == orig.credit_account_id)
                  .where(rev.reverses_id.is_not(None), rev.created_at < end, orig.kind == "earn",
                         orig.created_at >= start, orig.created_at < end))
     both = union_all(earned, reversed_).subquery()
