@@ -58,15 +58,15 @@ BULK = [
     "CROSS JOIN unnest(ARRAY['issuance', 'rewards', 'expiry']) k",
     "INSERT INTO ledger_accounts (kind, user_id, no_negative, debits_posted, credits_posted, created_at) "
     "SELECT 'wallet', g, true, 0, 0, now() FROM generate_series(1, :m) g",
-    "INSERT INTO transfers (seq, debit_account_id, credit_account_id, amount, kind, ref_type, ref_id, memo, "
+    "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, ref_type, ref_id, memo, "
     "idempotency_key, fingerprint, debit_balance_after, credit_balance_after, created_at, hash) "
-    "SELECT a.id, i.id, w.id, 120, 'earn', 'attendance', a.id, '', 'earn:attendance:' || a.id, '', 0, 0, "
+    "SELECT i.id, w.id, 120, 'earn', 'attendance', a.id, '', 'earn:attendance:' || a.id, '', 0, 0, "
     "a.awarded_at, md5(a.id::text) FROM attendances a "
     "JOIN ledger_accounts i ON i.community_id = a.community_id AND i.kind = 'issuance' "
     "JOIN ledger_accounts w ON w.user_id = a.user_id AND w.kind = 'wallet'",
-    "INSERT INTO transfers (seq, debit_account_id, credit_account_id, amount, kind, memo, idempotency_key, "
+    "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, memo, idempotency_key, "
     "fingerprint, debit_balance_after, credit_balance_after, created_at, hash) "
-    "SELECT 10000000 + w.id, w.id, r.id, 50, 'redeem', '', 'redeem-' || w.id, '', 0, 0, "
+    "SELECT w.id, r.id, 50, 'redeem', '', 'redeem-' || w.id, '', 0, 0, "
     "timestamptz '2026-11-15', md5(w.id::text) FROM ledger_accounts w "
     "JOIN ledger_accounts r ON r.community_id = 1 + w.user_id % :c AND r.kind = 'rewards' "
     "WHERE w.kind = 'wallet' AND w.user_id % 3 = 0",

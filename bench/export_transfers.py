@@ -45,9 +45,9 @@ def _load(rows: int) -> tuple[int, float]:
         db.session.execute(text(stmt), {"w": WALLETS})
     for lo in range(1, rows + 1, CHUNK):
         db.session.execute(text(
-            "INSERT INTO transfers (seq, debit_account_id, credit_account_id, amount, kind, ref_type, ref_id, memo, "
+            "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, ref_type, ref_id, memo, "
             "idempotency_key, fingerprint, debit_balance_after, credit_balance_after, created_at, hash) "
-            "SELECT g, 1, 4 + g % :w, 1 + g % 50, 'earn', 'attendance', g, '志愿服务：清扫楼道（60分钟）', "
+            "SELECT 1, 4 + g % :w, 1 + g % 50, 'earn', 'attendance', g, '志愿服务：清扫楼道（60分钟）', "
             "'earn:bench:' || g, '', -g, g, timestamptz '2026-10-01' + g * interval '5 seconds', md5(g::text) "
             "FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) g"),
             {"w": WALLETS, "lo": lo, "hi": min(rows, lo + CHUNK - 1)})

@@ -93,9 +93,9 @@ def load(members: int, units: int, transfers: int) -> float:
               "t.ends_at, 60, t.ends_at, t.ends_at FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) g "
               "JOIN tasks t ON t.id = (g - 1) / 100 + 1", lo=lo, hi=hi, **p)
     for lo, hi in _chunks(transfers):  # odd g: earn for attendance (g+1)/2; even g: a donation
-        _exec("INSERT INTO transfers (seq, debit_account_id, credit_account_id, amount, kind, ref_type, ref_id, memo, "
+        _exec("INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, ref_type, ref_id, memo, "
               "idempotency_key, fingerprint, debit_balance_after, credit_balance_after, created_at, hash) "
-              "SELECT g, CASE WHEN g % 2 = 1 THEN 3 * a.community_id - 2 ELSE 3 * :c + 1 + (g * 13) % :m END, "
+              "SELECT CASE WHEN g % 2 = 1 THEN 3 * a.community_id - 2 ELSE 3 * :c + 1 + (g * 13) % :m END, "
               "CASE WHEN g % 2 = 1 THEN 3 * :c + a.user_id ELSE 3 * :c + 1 + (g * 17 + 5) % :m END, "
               "CASE WHEN g % 2 = 1 THEN 60 ELSE 1 + g % 5 END, CASE WHEN g % 2 = 1 THEN 'earn' ELSE 'donate' END, "
               "CASE WHEN g % 2 = 1 THEN 'attendance' END, CASE WHEN g % 2 = 1 THEN a.id END, '压测', "

@@ -51,16 +51,15 @@ def _bulk_load(n: int, first_wallet: int, last_wallet: int) -> float:
 
     span = last_wallet - first_wallet + 1
     t0 = time.perf_counter()
-    start = db.session.execute(text("SELECT coalesce(max(seq), 0) FROM transfers")).scalar()
     for lo in range(1, n + 1, CHUNK):
         hi = min(n, lo + CHUNK - 1)
         db.session.execute(text(
-            "INSERT INTO transfers (seq, debit_account_id, credit_account_id, amount, kind, memo, idempotency_key, "
+            "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, memo, idempotency_key, "
             "fingerprint, debit_balance_after, credit_balance_after, created_at, hash) "
-            "SELECT :s + g, :w + (g % :n), :w + ((g * 7 + 1) % :n), 1 + g % 5, 'donate', '压测', 'bulk-' || g, '', "
+            "SELECT :w + (g % :n), :w + ((g * 7 + 1) % :n), 1 + g % 5, 'donate', '压测', 'bulk-' || g, '', "
             "1000, 1000, now() - make_interval(secs => (:total - g) / 10.0), md5(g::text) || md5((g + 1)::text) "
             "FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) g"),
-            {"s": start, "w": first_wallet, "n": span, "lo": lo, "hi": hi, "total": n})
+            {"w": first_wallet, "n": span, "lo": lo, "hi": hi, "total": n})
         db.session.commit()
     db.session.execute(text("ANALYZE transfers"))
     db.session.commit()

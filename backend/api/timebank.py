@@ -122,6 +122,7 @@ class VerifySchema(ma.Schema):
     mismatches = ma.fields.List(ma.fields.Dict())
     broken_link = ma.fields.Integer(allow_none=True)
     chain_head_ok = ma.fields.Boolean()
+    stale_heads = ma.fields.List(ma.fields.Integer())
 
 
 class PolicySchema(ma.Schema):
@@ -210,7 +211,7 @@ def community_leaderboard(args, community_id):
 @blp.get("/admin/ledger/verify")
 @blp.response(200, VerifySchema)
 def verify_ledger():
-    """Recompute every balance, check the zero sum and walk the hash chain (admin)."""
+    """Recompute every balance, check the zero sum and walk every account's hash chain (admin)."""
     policy.require_admin(current_user())
     return verify(db.session)
 

@@ -8,7 +8,7 @@ from backend.errors import DomainError, NotFound, error
 from backend.extensions import db
 from backend.rewards.models import Redemption, Reward
 from backend.timebank import accounts as ledger_accounts
-from backend.timebank.chain import lock_ledger
+from backend.timebank.chain import lock_key
 from backend.timebank.errors import IdempotencyMismatch
 from backend.timebank.idempotency import fingerprint, replay_failure, tag
 from backend.timebank.models import Transfer
@@ -71,7 +71,7 @@ def redeem(user_id: int, reward_id: int, idempotency_key: str) -> tuple[Redempti
     session = db.session
     key = redemption_key(user_id, idempotency_key)
     fp = fingerprint({"reward_id": reward_id})
-    lock_ledger(session)  # first, as every posting does: retries of one key queue here
+    lock_key(session, key)  # first: retries of one key queue here. Then the reward row, then the accounts
     done = session.scalar(select(Redemption).where(Redemption.idempotency_key == key))
     if done is not None:
         if done.reward_id != reward_id:

@@ -7,7 +7,7 @@ from sqlalchemy.orm.util import identity_key
 
 from backend.db import utcnow
 from backend.timebank.bulk import add_to_accounts_pg, among, is_pg, open_wallets_pg
-from backend.timebank.chain import insert_ignore
+from backend.timebank.chain import insert_ignore, sqlite_write_lock
 from backend.timebank.models import COMMUNITY_KINDS, WALLET, Account
 
 
@@ -56,14 +56,6 @@ def community_accounts(session: Session, community_id: int) -> dict[str, int]:
     return found
 
 
-def lock_accounts(session: Session, account_ids) -> dict[int, Account]:
-    """SELECT ... FOR UPDATE in ascending id order (a fixed order: no deadlocks)."""
-    ids = sorted(set(account_ids))
-    q = (select(Account).where(Account.id.in_(ids)).order_by(Account.id).with_for_update()
-         .execution_options(populate_existing=True))
-    return {a.id: a for a in session.scalars(q)}
-
-
 def community_of(session: Session, account_ids) -> int | None:
     """The community that owns one of these accounts (issuance/rewards/expiry), if any."""
     return session.scalar(select(Account.community_id).where(
@@ -74,11 +66,13 @@ COUNTERS = ("debits_posted", "credits_posted", "earned_posted", "spent_posted")
 
 
 def lock_account_rows(session: Session, account_ids) -> dict:
-    """Like lock_accounts, without ORM objects: {id: Row(id, debits_posted, credits_posted,
-    no_negative, closed_at)}, locked FOR UPDATE in ascending id order."""
+    """{id: Row(id, debits_posted, credits_posted, no_negative, closed_at, head_hash)}, locked
+    FOR UPDATE in ascending id order (a fixed order: no deadlocks); on SQLite the write lock."""
     acct = Account.__table__
     ids = sorted(set(account_ids))
-    q = (select(acct.c.id, acct.c.debits_posted, acct.c.credits_posted, acct.c.no_negative, acct.c.closed_at)
+    sqlite_write_lock(session)
+    q = (select(acct.c.id, acct.c.debits_posted, acct.c.credits_posted, acct.c.no_negative, acct.c.closed_at,
+                acct.c.head_hash)
          .where(among(session, acct.c.id, ids)).order_by(acct.c.id).with_for_update())
     return {r.id: r for r in session.execute(q)}
 
@@ -107,20 +101,27 @@ def merge_deltas(into: dict[int, dict], account_id: int, delta: dict) -> None:
         mine[col] = mine.get(col, 0) + value
 
 
-def add_to_accounts(session: Session, deltas: dict[int, dict]) -> None:
-    """Add the counters' deltas to (already locked) accounts: on PostgreSQL one
-    UPDATE ... FROM unnest(arrays) whatever the number of accounts; on SQLite an executemany."""
+def add_to_accounts(session: Session, deltas: dict[int, dict], heads: dict[int, str]) -> None:
+    """Add the counters' deltas to (already locked) accounts and set their new chain heads
+    (every account in `deltas` has one): on PostgreSQL one UPDATE ... FROM unnest(arrays)
+    whatever the number of accounts; on SQLite an executemany."""
     if not deltas:
         return
     acct = Account.__table__
     rows = [(aid, *(int(d.get(c, 0)) for c in COUNTERS)) for aid, d in sorted(deltas.items())]
     if is_pg(session):
-        add_to_accounts_pg(session, rows, COUNTERS)
+        add_to_accounts_pg(session, rows, COUNTERS, [heads[r[0]] for r in rows])
     else:
         stmt = update(acct).where(acct.c.id == bindparam("p_aid")).values(
-            {c: acct.c[c] + bindparam("p_" + c) for c in COUNTERS})
-        session.execute(stmt, [{"p_aid": r[0], **{"p_" + c: r[i + 1] for i, c in enumerate(COUNTERS)}} for r in rows])
+            {**{c: acct.c[c] + bindparam("p_" + c) for c in COUNTERS}, "head_hash": bindparam("p_head")})
+        session.execute(stmt, [{"p_aid": r[0], "p_head": heads[r[0]],
+                                **{"p_" + c: r[i + 1] for i, c in enumerate(COUNTERS)}} for r in rows])
     for aid in deltas:  # the ORM's copies (if any) are stale now
-        obj = session.identity_map.get(identity_key(Account, aid))
-        if obj is not None:
-            session.expire(obj)
+        expire_account(session, aid)
+
+
+def expire_account(session: Session, account_id: int) -> None:
+    """Forget the ORM's copy of an account (if loaded) after a Core write to it."""
+    obj = session.identity_map.get(identity_key(Account, account_id))
+    if obj is not None:
+        session.expire(obj)

@@ -15,11 +15,11 @@ from backend.timebank.models import Transfer
 
 # (column, PostgreSQL array type) of a transfer row, in insert order.
 TRANSFER_COLUMNS = (
-    ("seq", "bigint"), ("debit_account_id", "int"), ("credit_account_id", "int"), ("amount", "bigint"),
+    ("debit_account_id", "int"), ("credit_account_id", "int"), ("amount", "bigint"),
     ("kind", "text"), ("ref_type", "text"), ("ref_id", "int"), ("actor_id", "int"), ("memo", "text"),
     ("idempotency_key", "text"), ("fingerprint", "text"), ("reverses_id", "int"),
     ("debit_balance_after", "bigint"), ("credit_balance_after", "bigint"), ("created_at", "timestamptz"),
-    ("hash", "text"),
+    ("debit_prev_hash", "text"), ("credit_prev_hash", "text"), ("hash", "text"),
 )
 
 
@@ -27,16 +27,17 @@ def is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def insert_transfers(session: Session, rows: list[dict]) -> int:
-    """Insert transfer rows (dicts with every TRANSFER_COLUMNS key); returns the largest new id."""
+def insert_transfers(session: Session, rows: list[dict]) -> None:
+    """Insert transfer rows (dicts with every TRANSFER_COLUMNS key), ids ascending in list order
+    (the order their hashes chain in)."""
     if is_pg(session):
         cols = ", ".join(c for c, _ in TRANSFER_COLUMNS)
         arrays = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in TRANSFER_COLUMNS)
-        stmt = text(f"WITH ins AS (INSERT INTO transfers ({cols}) SELECT * FROM unnest({arrays}) "
-                    f"RETURNING id) SELECT max(id) FROM ins")
-        return session.scalar(stmt, {c: [r[c] for r in rows] for c, _ in TRANSFER_COLUMNS})
-    session.execute(insert(Transfer.__table__), rows)
-    return session.scalar(text("SELECT max(id) FROM transfers"))
+        stmt = text(f"INSERT INTO transfers ({cols}) SELECT {cols} FROM unnest({arrays}) WITH ORDINALITY "
+                    f"AS r({cols}, n) ORDER BY n")
+        session.execute(stmt, {c: [r[c] for r in rows] for c, _ in TRANSFER_COLUMNS})
+    else:
+        session.execute(insert(Transfer.__table__), rows)
 
 
 def open_wallets_pg(session: Session, user_ids: list[int], now) -> None:
@@ -47,14 +48,16 @@ def open_wallets_pg(session: Session, user_ids: list[int], now) -> None:
         "ON CONFLICT (user_id) WHERE kind = 'wallet' DO NOTHING"), {"ids": list(user_ids), "now": now})
 
 
-def add_to_accounts_pg(session: Session, rows: list[tuple], counters: tuple[str, ...]) -> None:
-    """UPDATE ledger_accounts adding per-account deltas, one statement (PostgreSQL).
-    rows: (account_id, delta of counters[0], delta of counters[1], ...)."""
+def add_to_accounts_pg(session: Session, rows: list[tuple], counters: tuple[str, ...], heads: list[str]) -> None:
+    """UPDATE ledger_accounts adding per-account deltas and setting the chain heads, one
+    statement (PostgreSQL). rows: (account_id, delta of counters[0], ...); heads: one per row."""
     sets = ", ".join(f"{c} = a.{c} + d.{c}" for c in counters)
     arrays = ", ".join(f"CAST(:{c} AS bigint[])" for c in counters)
-    params = {"ids": [r[0] for r in rows], **{c: [r[i + 1] for r in rows] for i, c in enumerate(counters)}}
-    session.execute(text(f"UPDATE ledger_accounts AS a SET {sets} FROM unnest(CAST(:ids AS int[]), {arrays}) "
-                         f"AS d(id, {', '.join(counters)}) WHERE a.id = d.id"), params)
+    params = {"ids": [r[0] for r in rows], "heads": heads,
+              **{c: [r[i + 1] for r in rows] for i, c in enumerate(counters)}}
+    session.execute(text(f"UPDATE ledger_accounts AS a SET {sets}, head_hash = d.head_hash "
+                         f"FROM unnest(CAST(:ids AS int[]), {arrays}, CAST(:heads AS text[])) "
+                         f"AS d(id, {', '.join(counters)}, head_hash) WHERE a.id = d.id"), params)
 
 
 def among(session: Session, column, values) -> object:

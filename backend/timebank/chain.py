@@ -1,9 +1,19 @@
-"""The hash chain and the ledger lock.
+"""Per-account hash chains and the idempotency-key lock.
 
-Every posting first locks the single chain-head row. That one lock makes the chain linear
-(each transfer's hash covers the previous one's), serialises idempotency checks, and, being
-taken before any account lock, rules out lock-order cycles between postings that touch
-several accounts in one transaction. Account rows are then locked in ascending id order.
+There is no global lock. Each account row keeps the hash of the last transfer that touched it
+(`head_hash`, GENESIS at first). A transfer stores the heads of its debit and credit accounts
+as they were before it (`debit_prev_hash`, `credit_prev_hash`) and
+
+    hash = sha256(content_digest | debit_balance_after | credit_balance_after | debit_prev | credit_prev)
+
+where content_digest is the sha256 of its canonical content. The posting holds both account
+rows locked (ascending id order) while it reads the heads and writes the new ones, so each
+account's chain is linear and, ids being drawn under those locks, in id order. verify() walks
+every account's chain in id order and names the first transfer whose link is broken.
+
+Lock order everywhere: the idempotency key's advisory lock, then a reward row (redemptions),
+then account rows in ascending id order. On SQLite a write takes the database's write lock,
+which serialises everything anyway.
 """
 from __future__ import annotations
 
@@ -11,16 +21,16 @@ import hashlib
 import json
 from datetime import timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backend.timebank.models import GENESIS, ChainHead
+from backend.timebank.models import GENESIS  # noqa: F401  (re-exported)
 
-HEAD_ID = 1
-HASHED = ("seq", "debit_account_id", "credit_account_id", "amount", "kind", "ref_type", "ref_id",
-          "actor_id", "memo", "idempotency_key", "reverses_id", "debit_balance_after",
-          "credit_balance_after", "created_at")
+CONTENT = ("debit_account_id", "credit_account_id", "amount", "kind", "ref_type", "ref_id", "actor_id", "memo",
+           "idempotency_key", "reverses_id", "created_at")
+HASHED = CONTENT + ("debit_balance_after", "credit_balance_after", "debit_prev_hash", "credit_prev_hash")
+KEY_LOCK_SPACE = 0x54424B  # "TBK": the first half of the advisory lock tag of idempotency keys
 
 
 def _insert(session: Session):
@@ -34,18 +44,29 @@ def insert_ignore(session: Session, table, rows: list[dict], index_elements: lis
         session.execute(stmt, rows)
 
 
-def lock_ledger(session: Session) -> ChainHead:
-    """Lock the chain head for the rest of the transaction; returns it, fresh."""
+def sqlite_write_lock(session: Session) -> None:
+    """On SQLite (which ignores FOR UPDATE) take the database's write lock with a no-op write,
+    so everything read from here on stays current until commit. Nothing on PostgreSQL."""
     if session.get_bind().dialect.name == "sqlite":
-        # SQLite ignores FOR UPDATE: a (no-op) write takes the database's write lock instead,
-        # so everything read from here on is current until commit.
-        session.execute(update(ChainHead).where(ChainHead.id == HEAD_ID).values(seq=ChainHead.seq))
-    q = select(ChainHead).where(ChainHead.id == HEAD_ID).with_for_update().execution_options(populate_existing=True)
-    head = session.scalar(q)
-    if head is None:
-        insert_ignore(session, ChainHead.__table__, [{"id": HEAD_ID, "seq": 0, "hash": GENESIS}], ["id"])
-        return lock_ledger(session)
-    return head
+        session.execute(text("UPDATE ledger_accounts SET id = id WHERE 0"))
+
+
+def lock_key(session: Session, key: str) -> None:
+    """Queue behind any other transaction working under the same idempotency key (held to
+    commit; re-entrant). PostgreSQL: a transaction-level advisory lock on the key's hash."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+                        {"space": KEY_LOCK_SPACE, "key": key})
+    else:
+        sqlite_write_lock(session)
+
+
+def key_lock_column(session: Session, key: str):
+    """lock_key as a column to add to a caller's first SELECT (saves a round trip), or None
+    where it cannot be (SQLite: call lock_key). The lock is held once that statement returns."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return func.pg_advisory_xact_lock(KEY_LOCK_SPACE, func.hashtext(key)).label("key_lock")
 
 
 def _canonical(value):
@@ -54,11 +75,27 @@ def _canonical(value):
     return value
 
 
-def transfer_hash(fields: dict, prev_hash: str) -> str:
-    """sha256 over the transfer's content and the previous transfer's hash."""
-    body = json.dumps([prev_hash] + [_canonical(fields.get(k)) for k in HASHED],
-                      ensure_ascii=False, separators=(",", ":"))
+def content_digest(fields: dict) -> str:
+    """sha256 of the transfer's content (what it moves, between whom, why, when)."""
+    body = json.dumps([_canonical(fields.get(k)) for k in CONTENT], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def link_hash(digest: str, debit_balance_after: int, credit_balance_after: int, debit_prev: str,
+              credit_prev: str) -> str:
+    """The chained hash; posting.py computes the very same in SQL (LINK_SQL)."""
+    body = f"{digest}|{debit_balance_after}|{credit_balance_after}|{debit_prev}|{credit_prev}"
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+# link_hash in PostgreSQL (concat_ws renders integers as Python's str() does)
+LINK_SQL = "encode(sha256(convert_to(concat_ws('|', {digest}, {dba}, {cba}, {dprev}, {cprev}), 'UTF8')), 'hex')"
+
+
+def transfer_hash(fields: dict) -> str:
+    """The hash of a transfer given all HASHED fields (its content, balances after, previous heads)."""
+    return link_hash(content_digest(fields), fields["debit_balance_after"], fields["credit_balance_after"],
+                     fields["debit_prev_hash"], fields["credit_prev_hash"])
 
 
 def row_fields(row) -> dict:

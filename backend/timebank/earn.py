@@ -4,15 +4,15 @@ from __future__ import annotations
 from datetime import datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.timebank.accounts import add_to_accounts, community_accounts, ensure_wallets, lock_account_rows
 from backend.timebank.bulk import among, insert_transfers
-from backend.timebank.chain import lock_ledger, transfer_hash
+from backend.timebank.chain import transfer_hash
 from backend.timebank.idempotency import fingerprint
-from backend.timebank.models import ChainHead, TimebankPolicy, Transfer
+from backend.timebank.models import TimebankPolicy, Transfer
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -49,20 +49,22 @@ def award(session: Session, *, community_id: int, entries: list[dict], actor_id:
             wanted.setdefault(earn_key(e["ref_type"], e["ref_id"]), e)
     if not wanted:
         return 0, 0
-    head = lock_ledger(session)  # concurrent confirmations queue here, then see each other's work
+    issuance = community_accounts(session, community_id)["issuance"]
+    wallets = ensure_wallets(session, [e["user_id"] for e in wanted.values()])
+    # All rows locked in ascending id order. Every earning of the community debits its issuance
+    # account, and an earning's key names its reference, so concurrent awards of the same
+    # references queue on that row and then see each other's work (no key locks needed).
+    accounts = lock_account_rows(session, [issuance, *wallets.values()])
     done = set(session.scalars(select(Transfer.idempotency_key).where(among(session, Transfer.idempotency_key, wanted))))
     todo = [(k, e) for k, e in wanted.items() if k not in done]
     if not todo:
         return 0, 0
-    issuance = community_accounts(session, community_id)["issuance"]
-    wallets = ensure_wallets(session, [e["user_id"] for _, e in todo])
     now = utcnow()
     cap = session.scalar(select(TimebankPolicy.daily_cap).where(TimebankPolicy.community_id == community_id))
     today = _earned_today(session, issuance, list(wallets.values()), now) if cap else {}
-    accounts = lock_account_rows(session, [issuance, *wallets.values()])
     balances = {aid: a.credits_posted - a.debits_posted for aid, a in accounts.items()}
+    heads = {aid: a.head_hash for aid, a in accounts.items()}
     rows, credits, total = [], {}, 0
-    seq, prev = head.seq, head.hash
     for key, e in todo:
         wid = wallets[e["user_id"]]
         if accounts[wid].closed_at is not None:
@@ -75,24 +77,20 @@ def award(session: Session, *, community_id: int, entries: list[dict], actor_id:
             today[wid] = today.get(wid, 0) + amount
         balances[issuance] -= amount
         balances[wid] += amount
-        seq += 1
-        row = {"seq": seq, "debit_account_id": issuance, "credit_account_id": wid, "amount": amount,
+        row = {"debit_account_id": issuance, "credit_account_id": wid, "amount": amount,
                "kind": "earn", "ref_type": e["ref_type"], "ref_id": e["ref_id"], "actor_id": actor_id,
                "memo": (e.get("memo") or "")[:200], "idempotency_key": key, "reverses_id": None,
                "debit_balance_after": balances[issuance], "credit_balance_after": balances[wid],
-               "created_at": now}
+               "created_at": now, "debit_prev_hash": heads[issuance], "credit_prev_hash": heads[wid]}
         row["fingerprint"] = fingerprint({"earn": [e["ref_type"], e["ref_id"]], "user_id": e["user_id"]})
-        row["hash"] = prev = transfer_hash(row, prev)
+        row["hash"] = heads[issuance] = heads[wid] = transfer_hash(row)  # both chains, in list order
         rows.append(row)
         credits[wid] = credits.get(wid, 0) + amount
         total += amount
     if not rows:
         return 0, 0
-    last_id = insert_transfers(session, rows)
+    insert_transfers(session, rows)
     deltas = {wid: {"credits_posted": amt, "earned_posted": amt} for wid, amt in credits.items()}
     deltas[issuance] = {"debits_posted": total}
-    add_to_accounts(session, deltas)
-    session.execute(update(ChainHead).where(ChainHead.id == head.id)
-                    .values(seq=seq, hash=prev, head_transfer_id=last_id))
-    session.expire(head)  # Core writes bypassed the ORM: reload it on next use
+    add_to_accounts(session, deltas, heads)
     return len(rows), total

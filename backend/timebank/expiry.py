@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from backend.timebank.accounts import community_accounts
-from backend.timebank.chain import lock_ledger
+from backend.timebank.accounts import community_accounts, lock_account_rows
+from backend.timebank.chain import lock_key
 from backend.timebank.models import ISSUANCE, WALLET, Account, TimebankPolicy, Transfer
 from backend.timebank.service import transfer
 
@@ -39,7 +39,7 @@ def unspent_lots(session: Session, wallet_id: int, issuers: dict[int, int]) -> l
     lots: deque[dict] = deque()
     by_id: dict[int, dict] = {}
     q = (select(Transfer).where(or_(Transfer.debit_account_id == wallet_id, Transfer.credit_account_id == wallet_id))
-         .order_by(Transfer.seq))
+         .order_by(Transfer.id))
     for t in session.scalars(q):
         if t.credit_account_id == wallet_id:
             lot = {"amount": t.amount, "at": t.created_at,
@@ -68,7 +68,7 @@ def run_expiry(session: Session, now: datetime) -> int:
         select(TimebankPolicy).where(TimebankPolicy.expiry_months.is_not(None), TimebankPolicy.expiry_months > 0))}
     if not policies:
         return 0
-    lock_ledger(session)
+    lock_key(session, "expiry:run")  # one run at a time
     issuers = dict(session.execute(select(Account.id, Account.community_id).where(
         Account.kind == ISSUANCE, Account.community_id.in_(list(policies)))).all())
     cutoffs = {cid: months_before(now, m) for cid, m in policies.items()}
@@ -79,15 +79,21 @@ def run_expiry(session: Session, now: datetime) -> int:
                                  Account.id.in_(select(Transfer.credit_account_id).where(
                                      Transfer.kind == "earn", Transfer.debit_account_id.in_(list(issuers)),
                                      Transfer.created_at < oldest))).order_by(Account.id)).all()
+    # Every account this run may post to, locked up front in ascending id order: the postings
+    # below then hold no lock out of order (and the lots read under the locks stay current).
+    targets = {cid: community_accounts(session, cid)["expiry"] for cid in sorted(policies)}
+    locked = lock_account_rows(session, [*wallets, *targets.values()])
     moved = 0
     for wid in wallets:
+        if locked[wid].closed_at is not None:  # closed since it was picked
+            continue
         due: dict[int, int] = {}
         for lot in unspent_lots(session, wid, issuers):
             cid = lot["community_id"]
             if cid in cutoffs and lot["at"] < cutoffs[cid]:
                 due[cid] = due.get(cid, 0) + lot["amount"]
         for cid, amount in sorted(due.items()):
-            transfer(session, debit_account_id=wid, credit_account_id=community_accounts(session, cid)["expiry"],
+            transfer(session, debit_account_id=wid, credit_account_id=targets[cid],
                      amount=amount, kind="expire", actor_id=None,
                      idempotency_key=f"expire:{wid}:{cid}:{now.astimezone(TZ).date().isoformat()}",
                      memo=f"积分过期（{policies[cid]} 个月前获得）")

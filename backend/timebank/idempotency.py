@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.errors import DomainError, error
-from backend.timebank.chain import insert_ignore, lock_ledger
+from backend.timebank.chain import insert_ignore, lock_key
 from backend.timebank.errors import IdempotencyMismatch
 from backend.timebank.models import LedgerFailure, Transfer
 
@@ -32,9 +32,11 @@ def tag(exc: DomainError, key: str, fp: str) -> DomainError:
     return exc
 
 
-def replay_failure(session: Session, key: str, fp: str) -> None:
-    """Raise the remembered failure for this key (or a mismatch); nothing when none."""
-    failure = session.get(LedgerFailure, key, populate_existing=True)
+def replay_failure(session: Session, key: str, fp: str, failure=False) -> None:
+    """Raise the remembered failure for this key (or a mismatch); nothing when none.
+    `failure`: the LedgerFailure (or a row with its columns) when already read, None when known absent."""
+    if failure is False:
+        failure = session.get(LedgerFailure, key, populate_existing=True)
     if failure is None:
         return
     if failure.fingerprint != fp:
@@ -42,6 +44,24 @@ def replay_failure(session: Session, key: str, fp: str) -> None:
     exc = error(failure.status, failure.code, failure.message)()
     exc.replayed = True
     raise exc
+
+
+def replay(session: Session, key: str, fp: str) -> Transfer | None:
+    """The earlier outcome under this key (call with the key locked): its transfer when it
+    succeeded with this request; raises the remembered failure or a mismatch; None when new.
+    One statement when the key is new."""
+    k = select(literal(key).label("k")).subquery()
+    f, t = LedgerFailure.__table__.c, Transfer.__table__.c
+    row = session.execute(
+        select(t.id, t.fingerprint.label("t_fp"), f.fingerprint, f.status, f.code, f.message).select_from(k)
+        .outerjoin(Transfer.__table__, t.idempotency_key == k.c.k)
+        .outerjoin(LedgerFailure.__table__, f.idempotency_key == k.c.k)).one()
+    if row.id is not None:
+        if row.t_fp != fp:
+            raise IdempotencyMismatch(details={"idempotency_key": key})
+        return session.get(Transfer, row.id)
+    replay_failure(session, key, fp, row if row.fingerprint is not None else None)
+    return None
 
 
 def find_transfer(session: Session, key: str) -> Transfer | None:
@@ -52,7 +72,7 @@ def find_transfer(session: Session, key: str) -> Transfer | None:
 def record_failure(session: Session, key: str, fp: str, exc: DomainError) -> bool:
     """Remember that the request under `key` failed with `exc` (call in a fresh transaction,
     after the failed one rolled back). False when the key meanwhile succeeded or failed."""
-    lock_ledger(session)
+    lock_key(session, key)
     if find_transfer(session, key) is not None:
         return False
     insert_ignore(session, LedgerFailure.__table__, [{

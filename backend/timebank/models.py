@@ -1,5 +1,5 @@
-"""Ledger tables: accounts, transfers (append-only, hash-chained), the chain head,
-remembered failures of idempotent requests, and per-community policies."""
+"""Ledger tables: accounts (each the head of its own hash chain), transfers (append-only,
+hash-chained per account), remembered failures of idempotent requests, per-community policies."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -38,6 +38,8 @@ class Account(Base):
     spent_posted: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
+    # The hash of the last transfer that touched this account (see chain.py).
+    head_hash: Mapped[str] = mapped_column(String(64), default=GENESIS, server_default=GENESIS)
     __table_args__ = (
         CheckConstraint("kind IN ('wallet', 'issuance', 'rewards', 'expiry')", name="kind"),
         # The database itself refuses an overdrawn wallet, whatever code path tries it.
@@ -59,7 +61,6 @@ class Transfer(Base):
 
     __tablename__ = "transfers"
     id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)  # position in the hash chain
     debit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
     credit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
@@ -74,6 +75,9 @@ class Transfer(Base):
     debit_balance_after: Mapped[int] = mapped_column(BigInteger)
     credit_balance_after: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The heads of the two accounts' chains before this transfer, and its own hash (chain.py).
+    debit_prev_hash: Mapped[str] = mapped_column(String(64), server_default="")
+    credit_prev_hash: Mapped[str] = mapped_column(String(64), server_default="")
     hash: Mapped[str] = mapped_column(String(64))
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -87,16 +91,6 @@ class Transfer(Base):
               postgresql_include=["kind", "amount"]),
         Index("ix_transfers_ref", "ref_type", "ref_id"),
     )
-
-
-class ChainHead(Base):
-    """The single row every posting locks first: it serialises the hash chain."""
-
-    __tablename__ = "ledger_chain"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger, default=0)
-    hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
-    head_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"))
 
 
 class LedgerFailure(Base):

@@ -1,17 +1,17 @@
 """Posting transfers, reversing them, reading wallets. The caller owns the transaction."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.errors import DomainError, NotFound, ValidationFailed
-from backend.timebank.accounts import (add_to_accounts, community_accounts, counter_deltas, ensure_wallets,
-                                       lock_account_rows, lock_accounts, wallet_id)
-from backend.timebank.chain import lock_ledger, row_fields, transfer_hash
-from backend.timebank.errors import AccountClosed, AlreadyReversed, IdempotencyMismatch, InsufficientBalance, NotReversible
-from backend.timebank.idempotency import find_transfer, fingerprint, replay_failure, tag
-from backend.timebank.models import TRANSFER_KINDS, ChainHead, Transfer
+from backend.timebank.accounts import community_accounts, ensure_wallets, expire_account, lock_account_rows, wallet_id
+from backend.timebank.chain import key_lock_column, lock_key
+from backend.timebank.errors import AlreadyReversed, NotReversible
+from backend.timebank.idempotency import fingerprint, tag
+from backend.timebank.models import TRANSFER_KINDS, WALLET, Account, Transfer
+from backend.timebank.posting import post, reversed_kind_of
 from backend.timebank.statement import statement_item, statement_query, wallet_summary  # noqa: F401  (re-exported)
 
 MEMO_MAX = 200
@@ -35,61 +35,31 @@ def _check(debit_account_id, credit_account_id, amount, kind, idempotency_key, m
 
 def transfer(session: Session, *, debit_account_id: int, credit_account_id: int, amount: int, kind: str,
              actor_id: int | None, idempotency_key: str, memo: str = "", ref_type: str | None = None,
-             ref_id: int | None = None, reverses_id: int | None = None, request: dict | None = None) -> Transfer:
+             ref_id: int | None = None, reverses_id: int | None = None, request: dict | None = None,
+             key_locked: bool = False) -> Transfer:
     """Move `amount` points from the debit to the credit account, exactly once per key.
 
     `request` is what a retry is compared with (default: the transfer's own fields); pass the
-    caller's request (e.g. user ids) when account ids may not exist yet at the first attempt."""
+    caller's request (e.g. user ids) when account ids may not exist yet at the first attempt.
+    On PostgreSQL two statements: the key's lock (none when the caller already holds it:
+    `key_locked`), then the look-up of an earlier outcome and the posting in one (posting.py)."""
     memo = memo or ""
     _check(debit_account_id, credit_account_id, amount, kind, idempotency_key, memo)
     fp = fingerprint(request or {"debit": debit_account_id, "credit": credit_account_id, "amount": amount,
                                  "kind": kind, "ref_type": ref_type, "ref_id": ref_id, "memo": memo,
                                  "reverses": reverses_id})
-    # Everything above runs before the ledger lock; from here on the work is kept short
-    # (Core statements, no ORM loads): the lock is held until commit.
-    head = lock_ledger(session)
-    existing = find_transfer(session, idempotency_key)
-    if existing is not None:
-        if existing.fingerprint != fp:
-            raise IdempotencyMismatch(details={"idempotency_key": idempotency_key})
-        return existing
-    replay_failure(session, idempotency_key, fp)
-    accounts = lock_account_rows(session, [debit_account_id, credit_account_id])
-    if len(accounts) != 2:
-        raise NotFound("积分账户不存在")
-    debit, credit = accounts[debit_account_id], accounts[credit_account_id]
+    if not key_locked:
+        lock_key(session, idempotency_key)  # retries of this key queue here; other keys do not
+    fields = {"debit_account_id": debit_account_id, "credit_account_id": credit_account_id, "amount": amount,
+              "kind": kind, "ref_type": ref_type, "ref_id": ref_id, "actor_id": actor_id, "memo": memo,
+              "idempotency_key": idempotency_key, "fingerprint": fp, "reverses_id": reverses_id,
+              "created_at": utcnow()}
     try:
-        if debit.closed_at is not None or credit.closed_at is not None:
-            raise AccountClosed()
-        balance = debit.credits_posted - debit.debits_posted
-        if debit.no_negative and balance < amount:
-            raise InsufficientBalance(details={"balance": balance, "amount": amount})
+        return post(session, fields, reversed_kind_of(session, reverses_id))
     except DomainError as exc:
-        raise tag(exc, idempotency_key, fp)
-    return _post(session, head, debit, credit, amount=amount, kind=kind, actor_id=actor_id,
-                 idempotency_key=idempotency_key, memo=memo, ref_type=ref_type, ref_id=ref_id,
-                 reverses_id=reverses_id, fingerprint=fp)
-
-
-def _post(session: Session, head: ChainHead, debit, credit, **fields) -> Transfer:
-    """Write one transfer, both balances and the chain head (the ledger lock and both account
-    locks are held): one INSERT and three UPDATEs."""
-    amount, kind = fields["amount"], fields["kind"]
-    reversed_kind = (session.scalar(select(Transfer.kind).where(Transfer.id == fields["reverses_id"]))
-                     if fields.get("reverses_id") else None)
-    t = Transfer(seq=head.seq + 1, debit_account_id=debit.id, credit_account_id=credit.id,
-                 debit_balance_after=debit.credits_posted - debit.debits_posted - amount,
-                 credit_balance_after=credit.credits_posted - credit.debits_posted + amount,
-                 created_at=utcnow(), **fields)
-    t.hash = transfer_hash(row_fields(t), head.hash)
-    session.add(t)
-    session.flush()
-    debit_delta, credit_delta = counter_deltas(kind, amount, reversed_kind)
-    add_to_accounts(session, {debit.id: debit_delta, credit.id: credit_delta})
-    session.execute(update(ChainHead).where(ChainHead.id == head.id)
-                    .values(seq=t.seq, hash=t.hash, head_transfer_id=t.id))
-    session.expire(head)
-    return t
+        if exc.code in ("ACCOUNT_CLOSED", "INSUFFICIENT_BALANCE") and not getattr(exc, "replayed", False):
+            tag(exc, idempotency_key, fp)  # this key stays failed
+        raise
 
 
 def donate(session: Session, *, from_user_id: int, to_user_id: int, amount: int, memo: str,
@@ -99,20 +69,31 @@ def donate(session: Session, *, from_user_id: int, to_user_id: int, amount: int,
 
     if from_user_id == to_user_id:
         raise ValidationFailed(details={"to_user_id": ["不能转赠给自己"]})
-    # one light row (session.get would load the User with its roles)
-    to = session.execute(select(User.id, User.closed_at).where(User.id == to_user_id)).first()
+    # one statement for the key's lock, the recipient and both wallets (no User objects)
+    lock = key_lock_column(session, idempotency_key)
+    if lock is None:
+        lock_key(session, idempotency_key)
+    q = (select(User.id, User.closed_at, Account.id.label("wallet_id"))
+         .outerjoin(Account, and_(Account.user_id == User.id, Account.kind == WALLET))
+         .where(User.id.in_((from_user_id, to_user_id))))
+    rows = session.execute(q if lock is None else q.add_columns(lock)).all()
+    to = next((r for r in rows if r.id == to_user_id), None)
     if to is None or to.closed_at is not None:
         raise NotFound("受赠人不存在")
-    wallets = ensure_wallets(session, [from_user_id, to_user_id])
+    wallets = {r.id: r.wallet_id for r in rows if r.wallet_id is not None}
+    if len(wallets) < 2:
+        wallets = ensure_wallets(session, [from_user_id, to_user_id])
     return transfer(session, debit_account_id=wallets[from_user_id], credit_account_id=wallets[to_user_id],
                     amount=amount, kind="donate", actor_id=from_user_id, idempotency_key=idempotency_key,
                     memo=memo, ref_type="user", ref_id=to_user_id,
-                    request={"donate": [from_user_id, to_user_id], "amount": amount, "memo": memo or ""})
+                    request={"donate": [from_user_id, to_user_id], "amount": amount, "memo": memo or ""},
+                    key_locked=True)
 
 
 def reverse(session: Session, *, transfer_id: int, actor_id: int | None, reason: str) -> Transfer:
     """Post the mirror image of a transfer (once); the original stays as it was."""
-    lock_ledger(session)
+    key = f"reverse:{transfer_id}"
+    lock_key(session, key)  # concurrent reversals of one transfer queue here, then see the first
     original = session.get(Transfer, transfer_id)
     if original is None:
         raise NotFound("流水不存在")
@@ -123,7 +104,7 @@ def reverse(session: Session, *, transfer_id: int, actor_id: int | None, reason:
     try:
         return transfer(session, debit_account_id=original.credit_account_id,
                         credit_account_id=original.debit_account_id, amount=original.amount, kind="reverse",
-                        actor_id=actor_id, idempotency_key=f"reverse:{transfer_id}", memo=reason,
+                        actor_id=actor_id, idempotency_key=key, memo=reason,
                         ref_type=original.ref_type, ref_id=original.ref_id, reverses_id=transfer_id)
     except DomainError as exc:
         exc.idempotency = None  # a reversal may be retried once the wallet can bear it
@@ -139,18 +120,20 @@ def community_of_transfer(session: Session, t: Transfer) -> int | None:
 
 def close_wallet(session: Session, *, user_id: int, community_id: int, actor_id: int | None) -> Transfer | None:
     """Move what is left in a person's wallet to the community's issuance account and close it."""
-    lock_ledger(session)
     wid = wallet_id(session, user_id)
     if wid is None:
         return None
     issuance = community_accounts(session, community_id)["issuance"]
-    wallet = lock_accounts(session, [wid])[wid]
+    key = f"close:{wid}"
+    lock_key(session, key)
+    wallet = lock_account_rows(session, [wid, issuance])[wid]  # both, in id order, as the posting will
     if wallet.closed_at is not None:
         return None
     t = None
-    if wallet.balance > 0:
-        t = transfer(session, debit_account_id=wid, credit_account_id=issuance, amount=wallet.balance,
-                     kind="close", actor_id=actor_id, idempotency_key=f"close:{wid}", memo="账户注销")
-    wallet.closed_at = utcnow()
-    session.flush()
+    balance = wallet.credits_posted - wallet.debits_posted
+    if balance > 0:
+        t = transfer(session, debit_account_id=wid, credit_account_id=issuance, amount=balance,
+                     kind="close", actor_id=actor_id, idempotency_key=key, memo="账户注销")
+    session.execute(update(Account).where(Account.id == wid).values(closed_at=utcnow()))
+    expire_account(session, wid)
     return t

@@ -215,6 +215,7 @@ def upgrade():
     sa.Column('spent_posted', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
     sa.Column('created_at', backend.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('closed_at', backend.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('head_hash', sa.String(length=64), server_default='0000000000000000000000000000000000000000000000000000000000000000', nullable=False),
     sa.CheckConstraint("kind IN ('wallet', 'issuance', 'rewards', 'expiry')", name=op.f('ck_ledger_accounts_kind')),
     sa.CheckConstraint('NOT no_negative OR credits_posted >= debits_posted', name=op.f('ck_ledger_accounts_no_negative')),
     sa.CheckConstraint('debits_posted >= 0 AND credits_posted >= 0', name=op.f('ck_ledger_accounts_posted_non_negative')),
@@ -573,7 +574,6 @@ def upgrade():
 
     op.create_table('transfers',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('seq', sa.BigInteger(), nullable=False),
     sa.Column('debit_account_id', sa.Integer(), nullable=False),
     sa.Column('credit_account_id', sa.Integer(), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
@@ -588,6 +588,8 @@ def upgrade():
     sa.Column('debit_balance_after', sa.BigInteger(), nullable=False),
     sa.Column('credit_balance_after', sa.BigInteger(), nullable=False),
     sa.Column('created_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('debit_prev_hash', sa.String(length=64), server_default='', nullable=False),
+    sa.Column('credit_prev_hash', sa.String(length=64), server_default='', nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.CheckConstraint("kind IN ('earn', 'redeem', 'donate', 'reverse', 'expire', 'adjust', 'close')", name=op.f('ck_transfers_kind')),
     sa.CheckConstraint('amount > 0', name=op.f('ck_transfers_amount_positive')),
@@ -598,8 +600,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['reverses_id'], ['transfers.id'], name=op.f('fk_transfers_reverses_id_transfers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_transfers')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_transfers_idempotency_key')),
-    sa.UniqueConstraint('reverses_id', name=op.f('uq_transfers_reverses_id')),
-    sa.UniqueConstraint('seq', name=op.f('uq_transfers_seq'))
+    sa.UniqueConstraint('reverses_id', name=op.f('uq_transfers_reverses_id'))
     )
     with op.batch_alter_table('transfers', schema=None) as batch_op:
         batch_op.create_index('ix_transfers_credit', ['credit_account_id', 'id'], unique=False)
@@ -727,14 +728,6 @@ def upgrade():
         batch_op.create_index('ix_household_visits_household', ['household_id', 'visited_at'], unique=False)
         batch_op.create_index('ix_household_visits_user', ['user_id', 'visited_at'], unique=False)
 
-    op.create_table('ledger_chain',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('seq', sa.BigInteger(), nullable=False),
-    sa.Column('hash', sa.String(length=64), nullable=False),
-    sa.Column('head_transfer_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['head_transfer_id'], ['transfers.id'], name=op.f('fk_ledger_chain_head_transfer_id_transfers')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_chain'))
-    )
     op.create_table('redemptions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('reward_id', sa.Integer(), nullable=False),
@@ -803,7 +796,6 @@ def downgrade():
         batch_op.drop_index('ix_redemptions_community')
 
     op.drop_table('redemptions')
-    op.drop_table('ledger_chain')
     with op.batch_alter_table('household_visits', schema=None) as batch_op:
         batch_op.drop_index('ix_household_visits_user')
         batch_op.drop_index('ix_household_visits_household')

@@ -91,7 +91,8 @@ def test_connection_killed_mid_transfer_is_503_and_nothing_half_posted(app, city
     url = str(db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
     before = db.session.scalar(text("SELECT count(*) FROM transfers"))
     holder = psycopg.connect(url)
-    holder.execute("SELECT * FROM ledger_chain FOR UPDATE")  # the transfer will wait for this lock
+    # the transfer will wait for the donor's wallet row
+    holder.execute("SELECT * FROM ledger_accounts WHERE user_id = %s AND kind = 'wallet' FOR UPDATE", (city.member.id,))
     out = {}
     headers = {**token_for(city.member), "Idempotency-Key": "k-killed"}
     body = {"to_user_id": city.member2.id, "amount": 30, "memo": "断线"}

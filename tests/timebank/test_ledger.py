@@ -155,17 +155,24 @@ def test_database_refuses_an_overdrawn_wallet(city, tb):
     db.session.rollback()
 
 
-def test_hash_chain_links_each_transfer_to_the_previous(city, tb):
+def test_hash_chain_links_each_transfer_to_the_previous_on_both_accounts(city, tb):
     tb.give(city.c1.id, city.member.id, 10)
     _donate(city.member.id, city.member2.id, 4, "a")
     tb.give(city.c2.id, city.member2.id, 7)
     db.session.commit()
-    prev = GENESIS
-    rows = db.session.scalars(select(Transfer).order_by(Transfer.seq)).all()
-    assert [t.seq for t in rows] == [1, 2, 3]
-    for t in rows:
-        assert t.hash == transfer_hash(row_fields(t), prev)
-        prev = t.hash
+    rows = db.session.scalars(select(Transfer).order_by(Transfer.id)).all()
+    assert len(rows) == 3
+    heads = {}
+    for t in rows:  # each account's chain, in id order
+        assert t.debit_prev_hash == heads.get(t.debit_account_id, GENESIS)
+        assert t.credit_prev_hash == heads.get(t.credit_account_id, GENESIS)
+        assert t.hash == transfer_hash(row_fields(t))
+        heads[t.debit_account_id] = heads[t.credit_account_id] = t.hash
+    for aid, head in heads.items():  # every account stores the hash of its last transfer
+        assert db.session.get(Account, aid, populate_existing=True).head_hash == head
+    # the donation links the member's chain (after the earning) and member2's (empty before)
+    assert (rows[1].debit_prev_hash, rows[1].credit_prev_hash) == (rows[0].hash, GENESIS)
+    assert rows[2].credit_prev_hash == rows[1].hash
 
 
 def test_verify_names_the_tampered_row_and_the_accounts(city, tb):
@@ -184,7 +191,7 @@ def test_verify_notices_a_deleted_row(city, tb):
     tb.give(city.c1.id, city.member.id, 10)
     tb.give(city.c1.id, city.member.id, 11)
     tb.give(city.c1.id, city.member.id, 12)
-    rows = db.session.scalars(select(Transfer).order_by(Transfer.seq)).all()
+    rows = db.session.scalars(select(Transfer).order_by(Transfer.id)).all()
     tb.tamper("DELETE FROM transfers WHERE id = :id", id=rows[1].id)
     report = verify(db.session)
     assert not report["ok"] and report["broken_link"] == rows[2].id

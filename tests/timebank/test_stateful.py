@@ -16,7 +16,7 @@ from backend.timebank.models import Account
 from backend.timebank.verify import verify
 from tests.helpers import ON_PG
 
-LEDGER_TABLES = ["redemptions", "ledger_chain", "ledger_failures", "transfers", "ledger_accounts", "rewards"]
+LEDGER_TABLES = ["redemptions", "ledger_failures", "transfers", "ledger_accounts", "rewards"]
 PRICE = 7
 
 
