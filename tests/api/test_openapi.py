@@ -61,3 +61,12 @@ def test_health_is_documented_and_public(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     op = spec["paths"]["/healthz"]["get"]
     assert op["security"] == [] and {"200", "503"} <= set(op["responses"])
+
+
+def test_readme_documents_the_skill_list_the_api_serves(client, login):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    listed = readme.split("from a fixed list (", 1)[1].split(";", 1)[0].replace("\n", "")
+    served = client.get("/api/v1/member-reports/skills", headers=login("reader")).get_json()["skills"]
+    assert [s.strip() for s in listed.split(",")] == served
