@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
@@ -176,13 +176,40 @@ def confirm(actor: User, task_id: int, now: datetime | None = None) -> dict:
     entries = [{"user_id": r.user_id, "amount": r.points, "ref_type": "attendance", "ref_id": r.id,
                 "memo": f"{'荣誉' if r.source == SOURCE_MANUAL else '志愿服务'}：{task.title}（{r.minutes}分钟）"}
                for r in claimed if r.points > 0]
-    awarded, total = 0, 0
+    awarded, total, deferred = 0, 0, set()
     if entries:
         from backend.timebank.earn import award
 
         awarded, total = award(db.session, community_id=task.community_id, entries=entries, actor_id=actor.id)
+        deferred = _settle(entries, total)
     if claimed:
         record(actor.id, "task.confirm_attendance", "task", task.id,
-               after={"attendance_ids": [r.id for r in claimed], "awarded": awarded, "points": total},
+               after={"attendance_ids": [r.id for r in claimed if r.id not in deferred], "awarded": awarded,
+                      "points": total, "deferred_ids": sorted(deferred)},
                community_id=task.community_id)
-    return {"awarded": awarded, "points": total, "confirmed": len(claimed)}
+    return {"awarded": awarded, "points": total, "confirmed": len(claimed) - len(deferred)}
+
+
+def _settle(entries: list[dict], total: int) -> set[int]:
+    """Make the attendances say what award() really posted when it posted less than asked (the
+    community's daily cap, a closed wallet): points become the amount posted, and one that got
+    nothing because of the cap is unconfirmed again, for a later confirmation to post. Returns
+    the ids unconfirmed. Nothing to read when everything was posted."""
+    if total == sum(e["amount"] for e in entries):
+        return set()
+    from backend.timebank.models import Account, Transfer
+
+    posted = dict(db.session.execute(select(Transfer.ref_id, Transfer.amount).where(
+        Transfer.kind == "earn", Transfer.ref_type == "attendance",
+        Transfer.ref_id.in_([e["ref_id"] for e in entries]))).all())
+    closed = set(db.session.scalars(select(Account.user_id).where(
+        Account.user_id.in_([e["user_id"] for e in entries]), Account.closed_at.is_not(None))))
+    retry = {e["ref_id"] for e in entries if e["ref_id"] not in posted and e["user_id"] not in closed}
+    short = [{"aid": e["ref_id"], "p": posted.get(e["ref_id"], 0)} for e in entries
+             if e["ref_id"] not in retry and posted.get(e["ref_id"], 0) != e["amount"]]
+    a = Attendance.__table__
+    if retry:
+        db.session.execute(update(a).where(a.c.id.in_(retry)).values(awarded_at=None, points=0))
+    if short:
+        db.session.execute(update(a).where(a.c.id == bindparam("aid")).values(points=bindparam("p")), short)
+    return retry

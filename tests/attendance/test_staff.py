@@ -159,3 +159,38 @@ def test_points_are_minutes_times_rate_rounded_down(city, client, login, clock, 
     assert resp.get_json() == {"awarded": 1, "points": 20, "confirmed": 2}
     rows = {a.user_id: a.points for a in db.session.scalars(select(Attendance))}
     assert rows == {city.member.id: 20, city.member2.id: 0}
+
+
+def test_the_daily_cap_is_what_the_attendance_says_and_a_capped_out_one_waits(
+        city, client, login, clock, make_task, claim, scan, code_for):
+    from backend.timebank.service import wallet_summary
+    from backend.timebank.verify import verify
+
+    staff, member = login("staff1"), login("member")
+    assert client.put(f"/api/v1/communities/{city.c1.id}/timebank-policy", json={"daily_cap": 50},
+                      headers=staff).status_code == 200
+    first, second = make_task(points_per_hour=60), make_task(title="第二个", points_per_hour=60)
+    claim(first, city.member)
+    claim(second, city.member)
+    clock(T0)
+    for task in (first, second):
+        scan(member, code_for(task, "in"))
+    clock(T0 + timedelta(minutes=60))
+    scan(member, code_for(first, "out"))
+    clock(T0 + timedelta(minutes=30))
+    assert scan(member, code_for(second, "out")).status_code == 201
+    clock(T0 + timedelta(hours=3))
+    resp = client.post(f"/api/v1/tasks/{first.id}/confirm", headers=staff)
+    assert resp.get_json() == {"awarded": 1, "points": 50, "confirmed": 1}  # 60 asked, the cap allows 50
+    resp = client.post(f"/api/v1/tasks/{second.id}/confirm", headers=staff)
+    assert resp.get_json() == {"awarded": 0, "points": 0, "confirmed": 0}  # nothing left today: it waits
+    rows = {a.task_id: a for a in db.session.scalars(select(Attendance))}
+    assert (rows[first.id].points, rows[first.id].awarded_at is not None) == (50, True)
+    assert (rows[second.id].points, rows[second.id].awarded_at) == (0, None)
+    clock(T0 + timedelta(days=1))  # the next day, the same confirmation posts it
+    resp = client.post(f"/api/v1/tasks/{second.id}/confirm", headers=staff)
+    assert resp.get_json() == {"awarded": 1, "points": 30, "confirmed": 1}
+    db.session.expire_all()
+    assert db.session.get(Attendance, rows[second.id].id).points == 30
+    assert wallet_summary(db.session, city.member.id)["balance"] == 80
+    assert verify(db.session)["ok"]
