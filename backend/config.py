@@ -21,7 +21,12 @@ def _db_url(url: str | None) -> str | None:
 
 
 def _int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+    """An integer setting; a value that is not one stops the start naming the variable."""
+    value = os.environ.get(name, default)
+    try:
+        return int(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be an integer, not {value!r}") from None
 
 
 class Config:

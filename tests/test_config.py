@@ -88,3 +88,9 @@ def test_production_with_real_wechat_needs_appid_and_secret(given, missing):
     if missing:
         refused = _run("import wsgi", **env)
         assert refused.returncode != 0 and all(m in refused.stderr for m in missing)
+
+
+def test_a_setting_that_is_not_a_number_is_named():
+    proc = _run("import wsgi", TOKEN_TTL="7d")
+    assert proc.returncode != 0
+    assert "TOKEN_TTL must be an integer, not '7d'" in proc.stderr.splitlines()[-1]
