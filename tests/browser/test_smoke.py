@@ -120,3 +120,29 @@ def test_new_task_with_the_default_times_can_be_claimed_at_once(phone, city, cli
     assert timedelta(minutes=9) < starts - datetime.now(timezone.utc) <= timedelta(minutes=15)
     assert ends - starts == timedelta(hours=1)
     assert client.post(f"/api/v1/tasks/{task_id}/claims", headers=login("member")).status_code == 201
+
+
+
+def test_pages_call_only_the_public_api(client):
+    """Every API path written in the pages' JavaScript is one the OpenAPI document publishes:
+    no private shortcuts. Page routes (route("/x") and "#/x" links) are not API paths."""
+    import re
+
+    from tests.conftest import ROOT
+
+    spec = client.get("/api/v1/openapi.json").get_json()["paths"]
+    public = [re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(p))) for p in spec]
+    sources = {js.name: js.read_text() for js in (ROOT / "miniprogram-mock" / "web" / "js").glob("*.js")}
+    everything = "\n".join(sources.values())
+    pages = set(re.findall(r'route\("([^"]+)"', everything)) | set(re.findall(r'"#(/[^"?]*)', everything))
+    unknown, checked = [], 0
+    for name, source in sorted(sources.items()):
+        for literal in re.findall(r"""[`"](/[a-z][^`"\s]*)[`"]""", source):
+            if literal in pages or literal == "/api/v1":  # the base itself
+                continue
+            checked += 1
+            path = "/api/v1" + re.sub(r"\$\{[^}]+\}", "X", literal)
+            end = "" if literal.endswith("/") else "$"  # "/tasks/" + id: a prefix
+            if not any(re.match(p.pattern + end, path) for p in public):
+                unknown.append(f"{name}: {literal}")
+    assert checked > 40 and not unknown, unknown
