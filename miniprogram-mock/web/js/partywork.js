@@ -14,6 +14,9 @@ const list = (items, render, test, empty) => (items.length
   ? h("ul", { class: "list", test }, items.map(render)) : h("div", { class: "empty" }, empty));
 const today = () => isoToLocal(Date.now()).slice(0, 10);
 const num = (el) => (el.value === "" ? null : Number(el.value));
+// a when-input and a minutes-input side by side, each with its label
+const labelled = (whenText, when, minutesText_, minutes) => h("div", { class: "row" },
+  h("div", { class: "grow" }, h("label", {}, whenText), when), h("div", { style: "width:110px" }, h("label", {}, minutesText_), minutes));
 const ACTIVITY = { checkin: "扫码签到", duty_log: "岗位履职", visit: "入户走访", meeting: "组织生活" };
 
 // ---- member ------------------------------------------------------------------------------
@@ -31,7 +34,7 @@ function logForm(p, reload) {
       note.value = "";
       reload();
     }, form);
-  } }, h("div", { class: "row" }, date, minutes), note, submit, out);
+  } }, labelled("履职日期", date, "时长（分钟）", minutes), note, submit, out);
   return form;
 }
 
@@ -65,7 +68,7 @@ function visitForm(hh, reload) {
       note.value = "";
       reload();
     }, form);
-  } }, h("div", { class: "row" }, at, minutes), note, submit, out);
+  } }, labelled("走访时间", at, "时长（分钟）", minutes), note, submit, out);
   return form;
 }
 
