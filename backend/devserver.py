@@ -25,7 +25,7 @@ def main() -> None:
         env["REDIS_URL"] = embedded_redis_url(Config.EMBEDDED_REDIS_PATH)
     children: list[subprocess.Popen] = []
     py = sys.executable
-    if "WECHAT_API_BASE" not in env and "WECHAT_APPID" not in env:
+    if not env.get("WECHAT_API_BASE") and not env.get("WECHAT_APPID"):  # as Config reads them
         port = env.get("WECHAT_PLATFORM_PORT", "5001")
         env["WECHAT_API_BASE"] = f"http://127.0.0.1:{port}/"
         children.append(subprocess.Popen([py, str(ROOT / "miniprogram-mock" / "wechat_platform.py"), "--port", port], env=env))
