@@ -167,3 +167,12 @@ def test_organisations_created_are_audited(client, login, city, api):
         row = _row(client, login, action, rid)
         assert (row["actor_id"], row["object_type"], row["object_id"]) == (actor, object_type, object_id)
         assert row["street_id"] == city.street.id and row["changes"]["after"]["name"]
+
+
+def test_wish_decisions_are_audited(client, login, city, api):
+    wish, _ = api.call("POST", "resident", f"/communities/{city.c1.id}/wishes",
+                       json={"title": "读报", "type": "精神", "description": ""})
+    _, rid = api.call("POST", "staff1", f"/wishes/{wish['id']}/decision", json={"approve": True})
+    row = _row(client, login, "wish.approve", rid)
+    assert (row["actor_id"], row["object_type"], row["object_id"]) == (city.staff1.id, "wish", wish["id"])
+    assert row["changes"]["before"]["status"] != row["changes"]["after"]["status"]
