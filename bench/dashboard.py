@@ -112,7 +112,7 @@ def run(members: int = 100_000) -> Row:
     row = Row(f"street dashboard ({COMMUNITIES} communities, {members:,} members)", target="<1 s")
     from bench import product
 
-    app = product.app()
+    app = product.fresh_app()
     from backend.auth.models import RoleGrant, User
     from backend.extensions import db
     from backend.oversight.dashboard import street_dashboard

@@ -99,7 +99,7 @@ def run(rows: int = 1_000_000) -> list[Row]:
     from backend.auth.models import RoleGrant, User
     from backend.extensions import db
 
-    app = product.app()
+    app = product.fresh_app()
     with app.app_context():
         _, loaded = _load(rows)
         staff = User(openid="export-staff", nickname="staff")

@@ -175,29 +175,13 @@ def measure(app, units: int, timeout: float = 1800) -> tuple[float, int, list[st
     return total_s, issued, notes
 
 
-def _fresh_app():
-    """The product app on an empty database (ids are laid out by load(), so earlier workloads'
-    rows in the shared bench database must go)."""
-    from backend.extensions import db
-    from backend.schema import create_all
-
-    app = product.app()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-        env.recreate_database(env.DB)
-        create_all()
-    app.extensions["redis"].flushdb()
-    return app
-
-
 def run(members: int = 100_000, units: int = 5_000, transfers: int = 2_000_000) -> Row:
     row = Row(f"quarterly feedback ({members:,} members, {units:,} units, {transfers:,} transfers, 2 workers)",
               target=f"≤{TARGET_S} s")
     if not product.has("backend.feedback.jobs", "CRON", "issue_previous_quarter"):
         row.notes.append("the feedback domain (backend/feedback/jobs.py with a quarterly CRON job) has not landed")
         return row
-    app = _fresh_app()
+    app = product.fresh_app()
     with app.app_context():
         secs = load(members, units, transfers)
     total, issued, notes = measure(app, units)

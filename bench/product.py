@@ -29,6 +29,22 @@ def app():
     return _app
 
 
+def fresh_app():
+    """The product app on an empty database: for workloads that lay out ids themselves, so
+    earlier workloads' rows in the shared bench database must go."""
+    from backend.extensions import db
+    from backend.schema import create_all
+
+    a = app()
+    with a.app_context():
+        db.session.remove()
+        db.engine.dispose()
+        env.recreate_database(env.DB)
+        create_all()
+    a.extensions["redis"].flushdb()
+    return a
+
+
 def has(module: str, *names: str) -> bool:
     """True when backend module `module` exists and defines every name (the endpoint landed)."""
     try:
