@@ -44,7 +44,15 @@ def render(cert: Certificate, rec: dict, *, verify_url: str, config=None) -> byt
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
-    pdf = FPDF(format="A4")
+    class Paged(FPDF):
+        def footer(self):
+            # on every page: a page cannot be swapped into another certificate unnoticed
+            self.set_y(-12)
+            self.set_font("cjk", size=8)
+            self.cell(0, 6, f"证明编号：{cert.number}　验证码：{cert.code}　第 {self.page_no()} 页 / 共 {{nb}} 页",
+                      align="C")
+
+    pdf = Paged(format="A4")
     pdf.set_title(f"志愿服务记录证明 {cert.number}")
     pdf.set_creator("社区党建")
     pdf.add_font("cjk", "", cjk_font(config))

@@ -103,3 +103,23 @@ def test_bad_ranges_and_nothing_to_certify(client, login, city, served):
     assert client.get(URL).status_code == 401
     # with no range: this year so far
     assert client.get(URL, headers=headers).status_code == 200
+
+
+def test_long_record_spans_pages_each_numbered_with_the_certificate(client, login, city, report, serve, tmp_path):
+    report(city.member, city.c1, city.u1, name="张伟")
+    for i in range(40):
+        serve(city.member, city.c1, 30, title=f"关爱空巢老人与楼道清扫志愿活动第{i + 1}次")
+    resp = client.get(URL + "?from=2026-10-01&to=2026-12-31", headers=login("member"))
+    assert resp.status_code == 200
+    path = tmp_path / "long.pdf"
+    path.write_bytes(resp.data)
+    pages = len(PdfReader(io.BytesIO(resp.data)).pages)
+    assert pages >= 2
+    cert = db.session.query(Certificate).one()
+    for n in range(1, pages + 1):
+        text = "".join(subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), str(path), "-"], capture_output=True,
+                                      check=True, text=True).stdout.split())
+        assert f"证明编号：{cert.number}" in text and f"第{n}页/共{pages}页" in text, (n, text[-120:])
+        assert "序号" in text  # the table's heading is repeated
+    last = "".join(_text(resp.data, tmp_path).split())
+    assert "共40次" in last and "1200" in last and cert.code in last
