@@ -44,6 +44,9 @@ def evaluate(actor: User, community_id: int, *, user_id: int, period: str, ratin
     report = approved_report(user_id)
     if report is None or report.community_id != community_id:
         raise ValidationFailed(details={"user_id": ["该用户不是本社区已报到的党员"]})
+    if report.unit_id is not None:
+        # shares the lock issue_units takes: an issue in flight either sees this edit or blocks it
+        db.session.execute(select(Unit.id).where(Unit.id == report.unit_id).with_for_update(read=True))
     if is_issued(report.unit_id, period):
         raise InvalidState(LOCKED_MESSAGE)
     comment = (comment or "").strip()
@@ -121,7 +124,10 @@ def issue_units(unit_ids: list[int], period: str, *, actor: User | None = None,
     check_quarter(period)
     done = set(db.session.scalars(select(FeedbackIssue.unit_id).where(
         FeedbackIssue.unit_id.in_(unit_ids), FeedbackIssue.period == period)))
-    units = [u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids)).order_by(Unit.id))
+    # lock the units (in id order): an evaluation being edited for their members finishes first,
+    # one not yet started will find the issue and be refused
+    units = [u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids)).order_by(Unit.id)
+                                           .with_for_update())
              if u.id not in done]
     if not units:
         return []
