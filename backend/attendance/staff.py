@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
@@ -34,12 +34,23 @@ def _snapshot(row: Attendance | None) -> dict:
     return {f: getattr(row, f) for f in _FIELDS} if row is not None else {}
 
 
-def roster(task: Task) -> list[dict]:
-    """Every claimer of the task (and anyone with an attendance row) with their attendance."""
+def _roster_ids(task: Task, after: int | None, limit: int | None) -> list[int]:
+    """User ids on the roster (active claimers and anyone with an attendance row), ascending."""
+    people = union(select(TaskClaim.user_id.label("uid")).where(TaskClaim.task_id == task.id,
+                                                                TaskClaim.status == CLAIM_ACTIVE),
+                   select(Attendance.user_id.label("uid")).where(Attendance.task_id == task.id)).subquery()
+    q = select(people.c.uid).order_by(people.c.uid)
+    if after is not None:
+        q = q.where(people.c.uid > after)
+    return list(db.session.scalars(q if limit is None else q.limit(limit)))
+
+
+def roster(task: Task, ids: list[int]) -> list[dict]:
+    """The roster items of these people (claim and attendance), in the order given."""
     claims = {c.user_id: c for c in db.session.scalars(select(TaskClaim).where(
-        TaskClaim.task_id == task.id, TaskClaim.status == CLAIM_ACTIVE))}
-    rows = {a.user_id: a for a in db.session.scalars(select(Attendance).where(Attendance.task_id == task.id))}
-    ids = sorted(set(claims) | set(rows))
+        TaskClaim.task_id == task.id, TaskClaim.status == CLAIM_ACTIVE, TaskClaim.user_id.in_(ids or [-1])))}
+    rows = {a.user_id: a for a in db.session.scalars(select(Attendance).where(
+        Attendance.task_id == task.id, Attendance.user_id.in_(ids or [-1])))}
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids or [-1])))}
     items = []
     for uid in ids:
@@ -56,9 +67,13 @@ def roster(task: Task) -> list[dict]:
     return items
 
 
-def task_roster(actor: User, task_id: int) -> list[dict]:
-    """The roster of a task for staff of its community."""
-    return roster(task_for_staff(actor, task_id))
+def task_roster(actor: User, task_id: int, *, limit: int = 100,
+                after: int | None = None) -> tuple[list[dict], int | None]:
+    """A page of a task's roster for staff of its community, by user id: (items, last id if more follow)."""
+    task = task_for_staff(actor, task_id)
+    ids = _roster_ids(task, after, limit + 1)
+    more, ids = len(ids) > limit, ids[:limit]
+    return roster(task, ids), (ids[-1] if more and ids else None)
 
 
 def checkout_all(actor: User, task_id: int, now: datetime | None = None) -> dict:
@@ -124,7 +139,7 @@ def issue_task_code(actor: User, task_id: int, action: str, now: datetime | None
 
 
 def _item(task: Task, user_id: int) -> dict:
-    return next(i for i in roster(task) if i["user_id"] == user_id)
+    return roster(task, [user_id])[0]
 
 
 def mark_absent(actor: User, task_id: int, user_id: int) -> dict:

@@ -194,3 +194,29 @@ def test_the_daily_cap_is_what_the_attendance_says_and_a_capped_out_one_waits(
     assert db.session.get(Attendance, rows[second.id].id).points == 30
     assert wallet_summary(db.session, city.member.id)["balance"] == 80
     assert verify(db.session)["ok"]
+
+
+def test_the_roster_pages_by_user_id(city, client, login, make_task, claim):
+    from backend.auth.models import User
+
+    task = make_task()
+    people = [User(openid=f"r-{i}", nickname=f"志愿者{i}") for i in range(5)]
+    db.session.add_all(people)
+    db.session.commit()
+    claim(task, *people)
+    db.session.add(Attendance(task_id=task.id, user_id=city.member.id, community_id=task.community_id,
+                              status="checked_out", source="manual", minutes=30, manual_reason="未认领的补录"))
+    db.session.commit()
+    staff, url, seen, cursor = login("staff1"), f"/api/v1/tasks/{task.id}/attendances", [], None
+    while True:
+        page = client.get(url, query_string={"limit": 2, **({"cursor": cursor} if cursor else {})},
+                          headers=staff).get_json()
+        assert len(page["items"]) <= 2
+        seen += [i["user_id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted([u.id for u in people] + [city.member.id])  # claimers and the unclaimed manual row
+    for bad in ({"limit": 0}, {"limit": 101}, {"cursor": "!!"}, {"cursor": "Ingi"}, {"cursor": "dHJ1ZQ"}):
+        resp = client.get(url, query_string=bad, headers=staff)
+        assert resp.status_code == 422 and error_code(resp) == "VALIDATION_ERROR", bad
