@@ -125,9 +125,10 @@ def issue_units(unit_ids: list[int], period: str, *, actor: User | None = None,
     done = set(db.session.scalars(select(FeedbackIssue.unit_id).where(
         FeedbackIssue.unit_id.in_(unit_ids), FeedbackIssue.period == period)))
     # lock the units (in id order): an evaluation being edited for their members finishes first,
-    # one not yet started will find the issue and be refused
+    # one not yet started will find the issue and be refused. NO KEY UPDATE: rows referencing a
+    # unit (reports, grants) may still be inserted meanwhile (their FOR KEY SHARE does not conflict)
     units = [u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids)).order_by(Unit.id)
-                                           .with_for_update())
+                                           .with_for_update(key_share=True))
              if u.id not in done]
     if not units:
         return []

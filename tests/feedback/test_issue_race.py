@@ -64,3 +64,42 @@ def test_an_edit_racing_the_issue_lands_before_it(app, city, report, monkeypatch
     issue_row = db.session.scalar(select(FeedbackIssue))
     last = db.session.scalar(select(EvaluationVersion).order_by(EvaluationVersion.version.desc()))
     assert last.rating == "优秀" and last.at <= issue_row.issued_at
+
+
+@needs_pg
+def test_an_issue_in_flight_does_not_block_rows_that_reference_its_units(app, city, monkeypatch):
+    from sqlalchemy import text
+
+    from backend.reports.models import UnitMember
+
+    unit_id = city.u1.id
+    db.session.commit()
+    locked, release = threading.Event(), threading.Event()
+    real = services.unit_feedback.members
+
+    def members_then_hold(ids):
+        locked.set()  # the units are locked by now
+        release.wait(timeout=10)
+        return real(ids)
+
+    monkeypatch.setattr(services.unit_feedback, "members", members_then_hold)
+
+    def issue():
+        with app.app_context():
+            try:
+                services.issue_units([unit_id], "2026-Q4")
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    worker = threading.Thread(target=issue)
+    worker.start()
+    try:
+        assert locked.wait(timeout=5)
+        db.session.execute(text("SET LOCAL lock_timeout = '2s'"))
+        db.session.add(UnitMember(unit_id=unit_id, name="新同事", phone="13700009999"))
+        db.session.commit()  # a roster row for the unit goes in while its feedback is being issued
+    finally:
+        release.set()
+        worker.join()
+    assert db.session.scalar(select(FeedbackIssue.unit_id)) == unit_id
