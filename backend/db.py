@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Callable, TypeVar
+from collections import namedtuple
+from typing import Any, Callable, TypeVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -97,3 +98,46 @@ def retry_first_statement(session: Session, run: Callable[[], T]) -> T:
             raise
         session.rollback()
         return run()
+
+
+class DriverStatement:
+    """A Core statement of a hot path, run on the driver's cursor of the session's connection.
+
+    SQLAlchemy's per-execution work (execution context, result object, cache lookups) costs
+    ≈ 0.08 ms a statement, four to five times psycopg's own. On PostgreSQL (psycopg, which
+    takes and returns Python values as they are: aware datetimes, bools, floats) the SQL is
+    compiled once and sent straight to the cursor; on any other database the statement runs
+    through SQLAlchemy as usual. Either way it belongs to the session's transaction, statement
+    listeners (before_cursor_execute) see it, and a driver error is wrapped and handled by
+    SQLAlchemy (a dropped connection is invalidated, the error mapped as any other)."""
+
+    def __init__(self, stmt):
+        if getattr(stmt, "is_dml", False):  # a text() INSERT is fine: it names every value itself
+            raise TypeError("SQLAlchemy adds Python-side defaults (onupdate) to Core DML when it runs it")
+        self.stmt = stmt
+        self._compiled: tuple[str, dict, Any] | None = None
+
+    def first(self, conn: Connection, params: dict):
+        """The first row (attributes named as the statement's columns), or None."""
+        if conn.dialect.driver != "psycopg":
+            return conn.execute(self.stmt, params).first()
+        if self._compiled is None:
+            compiled = self.stmt.compile(dialect=conn.dialect)
+            fixed = {k: v for k, v in compiled.params.items() if k not in params}  # literals
+            self._compiled = (str(compiled), fixed, None)
+        sql, fixed, row_type = self._compiled
+        args = {**fixed, **params}
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            for listener in conn.dispatch.before_cursor_execute:
+                listener(conn, cursor, sql, args, None, False)
+            cursor.execute(sql, args)
+            row = cursor.fetchone()
+            if row_type is None:
+                row_type = namedtuple("Row", [d.name for d in cursor.description])
+                self._compiled = (sql, fixed, row_type)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            conn._handle_dbapi_exception(exc, sql, args, cursor, None)  # raises SQLAlchemy's error
+        finally:
+            cursor.close()
+        return None if row is None else row_type._make(row)

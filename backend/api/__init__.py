@@ -9,6 +9,7 @@ import uuid
 from flask import Blueprint as FlaskBlueprint
 from werkzeug.routing import IntegerConverter
 from flask import g, request, send_from_directory
+from flask.sessions import SessionInterface
 from flask_smorest import Api as SmorestApi
 
 import backend.api.messages  # noqa: F401  (Chinese validation messages, before any schema)
@@ -48,6 +49,17 @@ def _transactional(view):
     return wrapper
 
 
+class _NoCookieSession(SessionInterface):
+    """Callers prove who they are with a bearer token: nothing reads or writes Flask's cookie
+    session, so none is opened (the default signs and parses a cookie on every request)."""
+
+    def open_session(self, app, request):
+        return None  # Flask then uses its read-only null session
+
+    def save_session(self, app, session, response):
+        return None
+
+
 class BoundedIntConverter(IntegerConverter):
     """<int:...> ids within a database integer: a larger id is simply not found (404)."""
 
@@ -63,6 +75,7 @@ def register_api(app) -> None:
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "servers": [{"url": "/"}],
     })
+    app.session_interface = _NoCookieSession()
     api = Api(app)
     app.extensions["smorest_api"] = api
     register_error_handlers(app)

@@ -5,6 +5,7 @@ minute), so a scan is written with Core statements, not ORM objects: one joined 
 the task, the caller's active claim and attendance; one INSERT ... ON CONFLICT DO NOTHING
 RETURNING (check-in) or one conditional UPDATE ... RETURNING (check-out) writes. A simultaneous
 identical scan loses the conflict (or the UPDATE's condition) and answers with the stored row.
+The read and the INSERT go straight to the driver's cursor on PostgreSQL (DriverStatement).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import and_, bindparam, select, text
 from backend.attendance.errors import CodeInvalid, NotCheckedIn, NotClaimed, TaskClosed
 from backend.attendance.geo import fence
 from backend.attendance.models import ABSENT, CHECKED_IN, CHECKED_OUT, SOURCE_SCAN, Attendance
+from backend.db import DriverStatement
 from backend.errors import Conflict, InvalidState
 from backend.extensions import db
 from backend.tasks.models import CLAIM_ACTIVE, TASK_CANCELLED, Task, TaskClaim
@@ -47,11 +49,11 @@ _STORED = tuple(_A.c[name] for name in Stored._fields)
 _TASK = (_T.c.id, _T.c.community_id, _T.c.status, _T.c.starts_at, _T.c.ends_at, _T.c.lat, _T.c.lng)
 _USER, _TASK_ID = bindparam("user_id"), bindparam("task_id")
 # The task, the caller's active claim (at most one: a partial unique index) and attendance.
-_SCAN = (select(*_TASK, _C.c.id.label("claim_id"), *(c.label("a_" + c.name) for c in _STORED))
-         .select_from(_T.outerjoin(_C, and_(_C.c.task_id == _T.c.id, _C.c.user_id == _USER,
-                                            _C.c.status == CLAIM_ACTIVE))
-                      .outerjoin(_A, and_(_A.c.task_id == _T.c.id, _A.c.user_id == _USER)))
-         .where(_T.c.id == _TASK_ID))
+_SCAN = DriverStatement(
+    select(*_TASK, _C.c.id.label("claim_id"), *(c.label("a_" + c.name) for c in _STORED))
+    .select_from(_T.outerjoin(_C, and_(_C.c.task_id == _T.c.id, _C.c.user_id == _USER, _C.c.status == CLAIM_ACTIVE))
+                 .outerjoin(_A, and_(_A.c.task_id == _T.c.id, _A.c.user_id == _USER)))
+    .where(_T.c.id == _TASK_ID))
 _STORED_ROW = select(*_STORED).where(_A.c.task_id == _TASK_ID, _A.c.user_id == _USER)
 # A real scan outweighs an absence (never an award); staff-entered rows are not the scan's to change.
 _SCAN_IN_OVER_ABSENCE = (_A.update().where(_A.c.id == bindparam("a_id"), _A.c.status == ABSENT,
@@ -66,10 +68,11 @@ _DEFAULTED = tuple(c for c in _A.c if c.default is not None and not c.primary_ke
 _IN = ("task_id", "user_id", "community_id", "source", "status", "claim_id", "checkin_at", "checkin_received_at",
        "checkin_offline", "checkin_distance_m")
 _IN_COLS = tuple(dict.fromkeys(_IN + tuple(c.key for c in _DEFAULTED)))
-_INSERT = (text(f"INSERT INTO {_A.name} ({', '.join(_IN_COLS)}) VALUES ({', '.join(':' + k for k in _IN_COLS)}) "
-                f"ON CONFLICT (task_id, user_id) DO NOTHING RETURNING {', '.join(Stored._fields)}")
-           .bindparams(*(bindparam(k, type_=_A.c[k].type) for k in _IN_COLS))
-           .columns(*_STORED))
+_INSERT = DriverStatement(
+    text(f"INSERT INTO {_A.name} ({', '.join(_IN_COLS)}) VALUES ({', '.join(':' + k for k in _IN_COLS)}) "
+         f"ON CONFLICT (task_id, user_id) DO NOTHING RETURNING {', '.join(Stored._fields)}")
+    .bindparams(*(bindparam(k, type_=_A.c[k].type) for k in _IN_COLS))
+    .columns(*_STORED))
 
 
 def _defaults() -> dict:
@@ -112,7 +115,7 @@ def _stored(conn, task_id: int, user_id: int) -> Stored:
 def task_scan(user, scan: "Scan", *, lat=None, lng=None, settings: "Settings") -> tuple[dict, bool]:
     """Check the user in or out of the task the code names; (body, created)."""
     conn = db.session.connection()
-    r = conn.execute(_SCAN, {"task_id": scan.subject_id, "user_id": user.id}).first()
+    r = _SCAN.first(conn, {"task_id": scan.subject_id, "user_id": user.id})
     if r is None:
         raise CodeInvalid()
     row = Stored._make(r[len(_TASK) + 1:]) if r.a_id is not None else None
@@ -135,8 +138,8 @@ def _check_in(conn, user_id, task, row, scan, lat, lng, cfg) -> tuple[dict, bool
                   checkin_offline=scan.offline,
                   checkin_distance_m=fence(task.lat, task.lng, lat, lng, cfg.radius_m))
     if row is None:
-        written = conn.execute(_INSERT, {**_defaults(), "task_id": task.id, "user_id": user_id,
-                                              "community_id": task.community_id, "source": SOURCE_SCAN, **values}).first()
+        written = _INSERT.first(conn, {**_defaults(), "task_id": task.id, "user_id": user_id,
+                                       "community_id": task.community_id, "source": SOURCE_SCAN, **values})
         if written is not None:
             return body(written, "in"), True
         row = _stored(conn, task.id, user_id)  # a simultaneous scan (or staff) wrote it first
@@ -169,7 +172,7 @@ def _check_out(conn, user_id, task, row, scan, lat, lng, cfg) -> tuple[dict, boo
         raise TaskClosed("已过签退时间", details={"closes_at": closes.isoformat()})
     distance = fence(task.lat, task.lng, lat, lng, cfg.radius_m)
     out_at = min(scan.at, scan.latest)  # the code's window bounds what a late scan can claim
-    written = conn.execute(_SCAN_OUT, dict(
+    written = conn.execute(_SCAN_OUT, dict(  # through SQLAlchemy: it sets updated_at (onupdate)
         a_id=row.id, status=CHECKED_OUT, checkout_at=out_at, checkout_received_at=scan.received_at,
         checkout_offline=scan.offline, checkout_distance_m=distance,
         minutes=clipped_minutes(task, row.checkin_at, out_at))).first()

@@ -13,16 +13,17 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, lazyload
 
 from backend.auth.models import User
+from backend.db import DriverStatement
 
 _users = User.__table__
-_LIVE = select(_users.c.id).where(_users.c.id == bindparam("uid"), _users.c.token_version == bindparam("v"),
-                                  _users.c.closed_at.is_(None))
+_LIVE = DriverStatement(select(_users.c.id).where(
+    _users.c.id == bindparam("uid"), _users.c.token_version == bindparam("v"), _users.c.closed_at.is_(None)))
 _ROLES_ON_DEMAND = (lazyload(User.roles),)
 
 
 def is_live(session: Session, user_id: int, version: int) -> bool:
     """True when user_id exists, is not closed and its tokens are at `version`."""
-    return session.connection().execute(_LIVE, {"uid": user_id, "v": version}).first() is not None
+    return _LIVE.first(session.connection(), {"uid": user_id, "v": version}) is not None
 
 
 def load_user(session: Session, user_id: int, version: int) -> User | None:

@@ -15,40 +15,75 @@ from tests.helpers import error_code
 
 @contextmanager
 def statements():
-    """The SQL statements the block sends (BEGIN/COMMIT excluded)."""
-    seen = []
+    """What the block costs the database: the SQL statements it sends (seen, BEGIN/COMMIT
+    excluded), and its round trips (seen.trips: statements, connection pings, BEGIN, COMMIT)."""
+    seen = _Seen()
+    engine, dialect = db.engine, db.engine.dialect
 
     def note(conn, cursor, statement, params, context, executemany):
         seen.append(statement.split()[0].upper())
 
-    event.listen(db.engine, "before_cursor_execute", note)
+    def ping(dbapi_conn):
+        seen.pings += 1
+        return real_ping(dbapi_conn)
+
+    def begin(conn):
+        seen.begins += 1
+
+    def commit(conn):
+        seen.commits += 1
+
+    real_ping = dialect.do_ping
+    dialect.do_ping = ping
+    listeners = (("before_cursor_execute", note), ("begin", begin), ("commit", commit))
+    for name, fn in listeners:
+        event.listen(engine, name, fn)
     try:
         yield seen
     finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+        for name, fn in listeners:
+            event.remove(engine, name, fn)
+        del dialect.do_ping
 
 
-def test_a_scan_is_three_statements_and_a_repeat_two(city, login, clock, make_task, claim, scan, code_for):
+class _Seen(list):
+    pings = begins = commits = 0
+
+    @property
+    def trips(self) -> int:
+        return len(self) + self.pings + self.begins + self.commits
+
+
+def _fresh_request():
+    """As between two requests: nothing of the test's in the session, no transaction open."""
+    db.session.commit()
+    db.session.expunge_all()
+
+
+def test_a_scan_is_five_round_trips_and_a_repeat_four(city, login, clock, make_task, claim, scan, code_for):
     task = make_task()
     claim(task, city.member)
     member = login("member")
     clock(T0 + timedelta(minutes=1))
-    code_in = code_for(task, "in")
-    db.session.expunge_all()  # as in a fresh request: nothing of the test's in the session
+    code_in, task_id = code_for(task, "in"), task.id
+    _fresh_request()
     with statements() as first:
         assert scan(member, code_in, lat=NEAR[0], lng=NEAR[1]).status_code == 201
-    assert first == ["SELECT", "SELECT", "INSERT"]  # the caller (no roles), task+claim+attendance, the row
-    db.session.expunge_all()
+    # the caller (one column, no User, no roles), task+claim+attendance, the row; no ping of a
+    # busy connection (pool_pre_ping was one more round trip on every request)
+    assert first == ["SELECT", "SELECT", "INSERT"]
+    assert (first.pings, first.begins, first.commits, first.trips) == (0, 1, 1, 5)
+    _fresh_request()
     with statements() as again:
         assert scan(member, code_in).status_code == 200
-    assert again == ["SELECT", "SELECT"]
+    assert again == ["SELECT", "SELECT"] and again.trips == 4
     clock(T0 + timedelta(minutes=61))
-    code_out = code_for(task.id, "out")
-    db.session.expunge_all()
+    code_out = code_for(task_id, "out")
+    _fresh_request()
     with statements() as out:
         resp = scan(member, code_out)
     assert resp.status_code == 201 and resp.get_json()["minutes"] == 60
-    assert out == ["SELECT", "SELECT", "UPDATE"]
+    assert out == ["SELECT", "SELECT", "UPDATE"] and out.trips == 5
 
 
 def test_policies_still_see_roles_loaded_on_demand(city, client, login, make_task):
@@ -78,7 +113,7 @@ def _lost_race(app, task, user, clock, code_for, written: Attendance):
     cfg = services.settings()
     scan = services.verify_scan(code_for(task, "in"), T0 + timedelta(minutes=2), cfg=cfg)
     conn = db.session.connection()
-    view = conn.execute(checkin_tasks._SCAN, {"task_id": task.id, "user_id": user.id}).first()
+    view = checkin_tasks._SCAN.first(conn, {"task_id": task.id, "user_id": user.id})
     assert view.a_id is None  # nothing stored yet when the scan read
     db.session.add(written)
     db.session.flush()
@@ -125,3 +160,19 @@ def test_a_staff_entry_is_not_overwritten_by_a_scan(city, login, clock, make_tas
     assert error_code(scan(login("member"), code_for(task, "in"))) == "INVALID_STATE"
     db.session.expire_all()
     assert db.session.query(Attendance).one().minutes == 90
+
+
+def test_the_driver_path_reads_what_sqlalchemy_reads(city, clock, make_task, claim, code_for, scan, login):
+    """On PostgreSQL the scan's statements skip SQLAlchemy's execution: same row, same values."""
+    task = make_task()
+    claim(task, city.member)
+    headers = login("member")
+    clock(T0 + timedelta(minutes=1))
+    assert scan(headers, code_for(task, "in"), lat=NEAR[0], lng=NEAR[1]).status_code == 201
+    conn = db.session.connection()
+    params = {"task_id": task.id, "user_id": city.member.id}
+    fast, slow = checkin_tasks._SCAN.first(conn, params), conn.execute(checkin_tasks._SCAN.stmt, params).first()
+    assert fast._fields == tuple(slow._fields) and tuple(fast) == tuple(slow)
+    assert fast.a_checkin_at == T0 + timedelta(minutes=1) and fast.a_checkin_distance_m > 100
+    with pytest.raises(TypeError):  # Core DML gets Python-side defaults only through SQLAlchemy
+        checkin_tasks.DriverStatement(checkin_tasks._SCAN_OUT)
