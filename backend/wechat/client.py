@@ -44,8 +44,13 @@ def is_mock(config: dict) -> bool:
 
 def code_to_session(client: PlatformClient, code: str) -> dict:
     """code2Session; WeChat's error codes become the contract's errors."""
+    params = {"appid": client.appid, "secret": client.secret, "js_code": code, "grant_type": "authorization_code",
+              # code2Session authenticates with appid + secret; wechatpy's wxa.code_to_session would attach
+              # (and first fetch) an access_token it does not need, making every login depend on the token
+              # endpoint. A None value keeps wechatpy from adding one and requests from sending it.
+              "access_token": None}
     try:
-        return client.wxa.code_to_session(code)
+        return client.get(client.base + "sns/jscode2session", params=params)
     except WeChatClientException as exc:
         if exc.errcode in (40029, 40163):
             raise WechatCodeInvalid(details={"errcode": exc.errcode})

@@ -88,10 +88,23 @@ def test_network_error_is_unavailable(app, client):
         wx.wxa.API_BASE_URL = old
 
 
-def test_access_token_shared_through_redis(app, client, wechat):
+def test_login_needs_no_access_token(app, client, wechat):
+    """code2Session is authenticated by appid + secret: logins neither fetch nor send an access_token,
+    so they keep working while the token endpoint fails."""
+    wechat.fail("/cgi-bin/token", -1, -1, -1)
     for code in ("p1", "p2", "p3"):
-        client.post("/api/v1/auth/login", json={"code": code})
-    assert len(wechat.calls("/cgi-bin/token")) == 1
+        assert client.post("/api/v1/auth/login", json={"code": code}).status_code == 200
+    calls = wechat.calls("/sns/jscode2session")
+    assert len(calls) == 3 and not wechat.calls("/cgi-bin/token")
+    assert all("access_token" not in str(c) for c in calls), calls
+
+
+def test_access_token_shared_through_redis(app, wechat):
+    """Three clients, as three processes would build them: the token is fetched once, then read from Redis."""
+    from backend.wechat.client import make_client
+
+    tokens = {make_client(app.config, app.extensions["redis"]).access_token for _ in range(3)}
+    assert len(tokens) == 1 and len(wechat.calls("/cgi-bin/token")) == 1
     assert any(k.startswith(b"wechatpy:") for k in app.extensions["redis"].keys())
 
 

@@ -53,7 +53,16 @@ def test_a_login_on_one_is_valid_on_the_other_and_the_access_token_is_fetched_on
     _login(machines.b, "member")
     _login(machines.a, "member2")
     assert len(_calls(machines, "/sns/jscode2session")) == 3
-    assert len(_calls(machines, "/cgi-bin/token")) == 1  # one access_token, shared through Redis
+    assert not _calls(machines, "/cgi-bin/token")  # code2Session needs no access_token
+    # a 小程序码 needs one: drawn on A, then on B, the token is fetched once and shared through Redis
+    task = running_task(city.c1.id, [city.member])
+    url = requests.get(f"{machines.a}/api/v1/tasks/{task.id}/checkin-code", params={"action": "in"},
+                       headers=headers, timeout=10).json()["image_url"]
+    for base in (machines.a, machines.b):
+        r = requests.get(base + url, params={"kind": "wxacode"}, timeout=10)
+        assert r.status_code == 200 and r.headers["Content-Type"] == "image/png", r.text
+    assert len(_calls(machines, "/wxa/getwxacodeunlimit")) == 2
+    assert len(_calls(machines, "/cgi-bin/token")) == 1
 
 
 def test_a_code_issued_by_one_is_accepted_by_the_other(machines, city):
