@@ -96,7 +96,7 @@ def match_count(task_skills: list[str], user_skills: set[str]) -> int:
 
 
 def recommended(user_id: int, q: Select, limit: int, cursor: str | None) -> dict:
-    """Open tasks by how many of their wanted skills the user has, then soonest first."""
+    """Tasks by how many of their wanted skills the user has, then soonest first."""
     offset = 0
     if cursor:
         last = _decode(cursor)
@@ -117,8 +117,10 @@ def list_tasks(user_id: int, *, community_id=None, status="open", skill=None, on
                recommended_only=False, limit=20, cursor=None) -> dict:
     """The task list the mini-program shows: {"items", "next_cursor"}, my_claim attached."""
     if recommended_only:
-        page = recommended(user_id, filtered(community_id=community_id, status="open", skill=skill, on=on),
-                           limit, cursor)
+        # only tasks one can still claim: a started task is closed to claims (TASK_CLOSED)
+        claimable = filtered(community_id=community_id, status="open", skill=skill, on=on).where(
+            Task.starts_at > utcnow())
+        page = recommended(user_id, claimable, limit, cursor)
     else:
         page = by_start(filtered(community_id=community_id, status=status, skill=skill, on=on), limit, cursor)
     attach_my_claims(page["items"], user_id)

@@ -131,6 +131,8 @@ def test_recommended_orders_by_skill_match_then_start(client, city, login, make_
     one_early = make_task(title="一早", skills=["医疗"], starts_in=timedelta(days=1))
     gone = make_task(title="取消", skills=["医疗", "维修"], starts_in=timedelta(days=1))
     services.cancel_task(city.staff1, gone.id, "x")
+    # under way: still open (it has not ended) but closed to claims, so not recommended
+    running = make_task(title="进行中", skills=["医疗", "维修"], starts_in=timedelta(minutes=-30))
     from backend.extensions import db
 
     db.session.commit()
@@ -138,6 +140,8 @@ def test_recommended_orders_by_skill_match_then_start(client, city, login, make_
     body = client.get("/api/v1/tasks?recommended=1", headers=login("member")).get_json()
     assert [t["id"] for t in body["items"]] == [two.id, one_early.id, one.id, none.id]
     assert [t["skill_match"] for t in body["items"]] == [2, 1, 1, 0]
+    listed = client.get("/api/v1/tasks", headers=login("member")).get_json()["items"]
+    assert running.id in [t["id"] for t in listed]  # the plain list still shows it
     # without skills the order is simply by start time
     plain = client.get("/api/v1/tasks?recommended=1", headers=login("resident")).get_json()
     assert [t["id"] for t in plain["items"]] == [none.id, one_early.id, one.id, two.id]
