@@ -83,13 +83,10 @@ def content_digest(fields: dict) -> str:
 
 def link_hash(digest: str, debit_balance_after: int, credit_balance_after: int, debit_prev: str,
               credit_prev: str) -> str:
-    """The chained hash; posting.py computes the very same in SQL (LINK_SQL)."""
+    """The chained hash of a transfer's content digest, balances after and previous heads."""
     body = f"{digest}|{debit_balance_after}|{credit_balance_after}|{debit_prev}|{credit_prev}"
     return hashlib.sha256(body.encode()).hexdigest()
 
-
-# link_hash in PostgreSQL (concat_ws renders integers as Python's str() does)
-LINK_SQL = "encode(sha256(convert_to(concat_ws('|', {digest}, {dba}, {cba}, {dprev}, {cprev}), 'UTF8')), 'hex')"
 
 
 def transfer_hash(fields: dict) -> str:

@@ -30,7 +30,7 @@ def _run(n, work):
         t.start()
     for t in threads:
         t.join(120)
-    assert not errors, errors[:3]
+    assert not errors, [e[:1500] for e in errors[:3]]
     return results
 
 
@@ -144,3 +144,112 @@ def test_concurrent_redemptions_never_oversell(app, city, login, tb):
     assert statuses.count(201) == 5 and statuses.count(409) == 25
     assert sum(tb.balance(u.id) for u in (city.member, city.member2, city.resident)) == 250
     assert verify(db.session)["ok"]
+
+
+def _psycopg_url() -> str:
+    return str(db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
+
+
+@needs_pg
+def test_a_posting_waits_only_for_its_own_accounts(app, city, tb):
+    """No global lock: with member's wallet row locked elsewhere, a donation between two other
+    people goes through at once, and one from member waits (here: times out)."""
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from backend.timebank import service
+
+    for u in (city.member, city.member2, city.resident):
+        tb.give(city.c1.id, u.id, 20)
+    held = ensure_wallet(db.session, city.member.id)
+    db.session.commit()
+    with psycopg.connect(_psycopg_url()) as holder:
+        holder.execute("SELECT id FROM ledger_accounts WHERE id = %s FOR UPDATE", (held,))
+        db.session.execute(text("SET LOCAL lock_timeout = '1s'"))
+        t = service.donate(db.session, from_user_id=city.member2.id, to_user_id=city.resident.id, amount=3,
+                           memo="", idempotency_key="free")
+        db.session.commit()
+        assert t.id is not None and tb.balance(city.resident.id) == 23
+        db.session.execute(text("SET LOCAL lock_timeout = '1s'"))
+        try:
+            service.donate(db.session, from_user_id=city.member.id, to_user_id=city.resident.id, amount=3,
+                           memo="", idempotency_key="blocked")
+            raise AssertionError("the donation did not wait for the locked wallet")
+        except OperationalError as exc:
+            assert "lock timeout" in str(exc)
+        db.session.rollback()
+        holder.rollback()
+    assert verify(db.session)["ok"]
+
+
+@needs_pg
+def test_mixed_concurrent_postings_neither_deadlock_nor_break_the_chains(app, city, tb):
+    """Earnings, crossing donations, redemptions, reversals and a wallet closing at once."""
+    from backend.errors import DomainError
+    from backend.rewards import services as rewards
+    from backend.rewards.models import Reward
+    from backend.timebank import service
+
+    people = [city.member.id, city.member2.id, city.resident.id, city.staff2.id]
+    for u in people:
+        tb.give(city.c1.id, u, 50)
+    reward = Reward(community_id=city.c1.id, name="毛巾", points=3, stock=8, created_by_id=city.staff1.id)
+    db.session.add(reward)
+    db.session.commit()
+    earnings = db.session.scalars(select(Transfer.id).where(Transfer.kind == "earn").order_by(Transfer.id)).all()
+    rid, c1, outcomes = reward.id, city.c1.id, []
+
+    def work(i):
+        with app.app_context():
+            try:
+                kind = i % 5
+                if kind == 0:
+                    award(db.session, community_id=c1, actor_id=None, entries=[
+                        {"user_id": people[(i + j) % 4], "amount": 2, "ref_type": "mix", "ref_id": i * 10 + j, "memo": ""}
+                        for j in range(3)])
+                elif kind == 1:
+                    service.donate(db.session, from_user_id=people[i % 4], to_user_id=people[(i + 1) % 4], amount=1,
+                                   memo="", idempotency_key=f"m{i}")
+                elif kind == 2:
+                    service.donate(db.session, from_user_id=people[(i + 1) % 4], to_user_id=people[i % 4], amount=1,
+                                   memo="", idempotency_key=f"m{i}")
+                elif kind == 3:
+                    rewards.redeem(people[i % 4], rid, f"r{i}")
+                elif i == 4:
+                    service.close_wallet(db.session, user_id=city.staff2.id, community_id=c1, actor_id=None)
+                else:
+                    service.reverse(db.session, transfer_id=earnings[i % 3], actor_id=None, reason="并发冲正")
+                db.session.commit()
+                return "ok"
+            except DomainError as exc:  # closed wallet, already reversed: answers, not crashes
+                db.session.rollback()
+                return exc.code
+
+    outcomes = _run(40, work)
+    assert set(outcomes) <= {"ok", "ACCOUNT_CLOSED", "ALREADY_REVERSED", "INSUFFICIENT_BALANCE"}, outcomes
+    assert db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "reverse")) == 3
+    report = verify(db.session)
+    assert report["ok"], report
+
+
+@needs_pg
+def test_concurrent_reversals_of_one_transfer_post_one(app, city, tb):
+    from backend.errors import DomainError
+    from backend.timebank import service
+
+    ref = tb.give(city.c1.id, city.member.id, 30)
+    original = db.session.scalar(select(Transfer.id).where(Transfer.ref_id == ref))
+
+    def go(i):
+        with app.app_context():
+            try:
+                t = service.reverse(db.session, transfer_id=original, actor_id=None, reason="重复冲正")
+                db.session.commit()
+                return t.id
+            except DomainError as exc:
+                db.session.rollback()
+                return exc.code
+
+    results = _run(10, go)
+    assert sum(isinstance(r, int) for r in results) == 1 and results.count("ALREADY_REVERSED") == 9, results
+    assert tb.balance(city.member.id) == 0 and verify(db.session)["ok"]

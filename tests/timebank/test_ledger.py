@@ -14,6 +14,7 @@ from backend.timebank.errors import (AccountClosed, AlreadyReversed, AppendOnlyV
                                      InsufficientBalance, NotReversible)
 from backend.timebank.models import GENESIS, Account, Transfer
 from backend.timebank.verify import verify
+from tests.helpers import ON_PG
 
 
 def _donate(a, b, amount, key, memo=""):
@@ -221,3 +222,51 @@ def test_close_wallet_returns_points_to_issuance_and_refuses_more(city, tb):
     issuance = db.session.get(Account, community_accounts(db.session, city.c1.id)["issuance"])
     assert issuance.balance == -5
     assert verify(db.session)["ok"]
+
+
+def test_verify_names_an_account_whose_head_is_not_its_last_transfer(city, tb):
+    tb.give(city.c1.id, city.member.id, 10)
+    _donate(city.member.id, city.member2.id, 4, "a")
+    db.session.commit()
+    wid = ensure_wallet(db.session, city.member2.id)
+    db.session.execute(text("UPDATE ledger_accounts SET head_hash = :h WHERE id = :id"), {"h": "f" * 64, "id": wid})
+    db.session.commit()
+    report = verify(db.session)
+    assert not report["ok"] and report["stale_heads"] == [wid] and report["broken_link"] is None
+
+
+def test_a_rewritten_last_transfer_with_a_fresh_hash_still_shows(city, tb):
+    """Changing the newest row and recomputing its hash keeps its own link valid: the stored heads
+    of its two accounts (and their balances) give it away."""
+    tb.give(city.c1.id, city.member.id, 10)
+    t = _donate(city.member.id, city.member2.id, 4, "a")
+    db.session.commit()
+    forged = {**row_fields(t), "amount": 1, "debit_balance_after": 9, "credit_balance_after": 1}
+    tb.tamper("UPDATE transfers SET amount = 1, debit_balance_after = 9, credit_balance_after = 1, hash = :h "
+              "WHERE id = :id", h=transfer_hash(forged), id=t.id)
+    report = verify(db.session)
+    assert not report["ok"] and report["broken_link"] is None
+    assert set(report["stale_heads"]) == {t.debit_account_id, t.credit_account_id}
+
+
+@pytest.mark.skipif(not ON_PG, reason="statement count of the PostgreSQL path")
+def test_a_donation_is_three_statements_on_postgresql(city, tb):
+    from sqlalchemy import event
+
+    tb.give(city.c1.id, city.member.id, 10)
+    tb.give(city.c1.id, city.member2.id, 1)  # both wallets exist
+    a, b = city.member.id, city.member2.id  # (loaded before counting)
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        t = _donate(a, b, 3, "two")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    db.session.commit()
+    # the key's lock with the wallets' read; the accounts locked with the key's earlier outcome; the write
+    assert len(seen) == 3, seen
+    assert (t.debit_balance_after, t.credit_balance_after) == (7, 4) and verify(db.session)["ok"]
