@@ -135,3 +135,28 @@ def test_service_link_limit_follows_config(app, city):
     grant_role(None, newcomer.id, "member", community_id=city.c1.id)
     assert svc.link(city.staff1, h2.id, newcomer.id).user_id == newcomer.id
     db.session.commit()
+
+
+def test_confirmations_say_what_the_daily_cap_let_through(client, login, city):
+    """Under the community's daily cap a visit and a duty log keep the points really posted, and the
+    answer's total is the ledger's, not what was asked."""
+    from backend.partywork import duty
+
+    staff, member = login("staff1"), login("member")
+    assert client.put(f"/api/v1/communities/{city.c1.id}/timebank-policy", json={"daily_cap": 20},
+                      headers=staff).status_code == 200
+    hid = _household(client, staff, city.c1.id).get_json()["id"]
+    client.post(f"/api/v1/households/{hid}/links", json={"user_id": city.member.id}, headers=staff)
+    body = {"visited_at": "2026-11-10T09:00:00+08:00", "minutes": 90, "note": "走访"}  # 15 points
+    ids = [client.post(f"/api/v1/households/{hid}/visits", json=body, headers=member).get_json()["id"]
+           for _ in range(2)]
+    out = client.post(f"/api/v1/communities/{city.c1.id}/visits/confirm", json={"visit_ids": ids}, headers=staff)
+    assert out.get_json() == {"awarded": 2, "points": 20}  # 15 + 5: the cap of 20 a day
+    visits = {v["id"]: v for v in client.get(f"/api/v1/households/{hid}/visits", headers=member).get_json()["items"]}
+    assert sorted(visits[i]["points"] for i in ids) == [5, 15]
+    post = duty.create_post(city.staff1, city.c1.id, name="楼栋长", seats=1, points_per_month=100)
+    duty.apply_or_appoint(city.staff1, post.id, city.member.id)
+    log = duty.add_log(city.member, post.id, date_=NOW.date(), minutes=60)
+    assert duty.confirm_logs(city.staff1, city.c1.id, [log.id]) == {"awarded": 1, "points": 0}
+    db.session.commit()
+    assert log.points == 0 and balance(city.member.id) == 20
