@@ -35,6 +35,11 @@ def create_app(config_class=None):
     app.config["REDIS_URL_RESOLVED"] = redis_url(app.config)
     app.extensions["redis"] = connect(app.config["REDIS_URL_RESOLVED"])
 
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     register_api(app)
     from backend import jobs
 

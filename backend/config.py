@@ -46,6 +46,9 @@ class Config:
         REAL_WECHAT_BASE if os.environ.get("WECHAT_APPID") else MOCK_WECHAT_BASE)
     WECHAT_TIMEOUT = float(os.environ.get("WECHAT_TIMEOUT", 5))
     PORT = _int("PORT", 5000)
+    # How many reverse proxies (nginx, a load balancer) stand in front of gunicorn: their
+    # X-Forwarded-For/-Proto are then trusted, so the audit log records the client's IP.
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
     TOKEN_TTL = _int("TOKEN_TTL", 7 * 24 * 3600)
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     FILES_DIR = os.environ.get("FILES_DIR", str(INSTANCE / "files"))

@@ -126,6 +126,13 @@ def register_api(app) -> None:
         resp.headers["X-Request-Id"] = g.get("request_id", "")
         return resp
 
+    @app.teardown_request
+    def _forget_request_meta(exc):
+        """A thread serves many requests: what is audited outside one must not name the last."""
+        from backend.audit.services import request_meta
+
+        request_meta.set({})
+
     @app.teardown_appcontext
     def _cleanup(exc):
         if exc is not None:

@@ -95,3 +95,29 @@ def test_database_refuses_update_and_delete(city, sql):
     assert "append-only" in str(exc.value)
     db.session.rollback()
     assert db.session.query(AuditLog).filter(AuditLog.object_type == "task").count() == 1
+
+
+def test_behind_a_trusted_proxy_the_audit_records_the_client_ip(app, wechat, city, login):
+    """TRUSTED_PROXIES=1: the client's address comes from the proxy's X-Forwarded-For; without it
+    (the default) a forged header changes nothing."""
+    from backend import create_app
+    from backend.config import TestConfig
+
+    class Proxied(TestConfig):
+        SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
+        REDIS_URL = app.config["REDIS_URL_RESOLVED"]
+        WECHAT_API_BASE = wechat.url
+        FILES_DIR = app.config["FILES_DIR"]
+        TRUSTED_PROXIES = 1
+
+    h = login("admin")
+    body = {"user_id": city.resident.id, "role": "staff", "community_id": city.c1.id}
+    forwarded = {**h, "X-Forwarded-For": "203.0.113.7"}
+    proxied = create_app(Proxied).test_client()
+    assert proxied.post("/api/v1/roles", json=body, headers=forwarded,
+                        environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 201
+    direct = app.test_client().post("/api/v1/roles", json={**body, "community_id": city.c2.id}, headers=forwarded)
+    assert direct.status_code == 201
+    items = app.test_client().get("/api/v1/admin/audit?action=role.grant", headers=h).get_json()["items"]
+    ips = {i["changes"]["after"]["community_id"]: i["ip"] for i in items if i["actor_id"] == city.admin.id}
+    assert ips == {city.c1.id: "203.0.113.7", city.c2.id: "127.0.0.1"}
