@@ -123,6 +123,8 @@ class DriverStatement:
             return conn.execute(self.stmt, params).first()
         if self._compiled is None:
             compiled = self.stmt.compile(dialect=conn.dialect)
+            if "POSTCOMPILE" in str(compiled):  # IN (...) lists are rendered per execution
+                raise TypeError("a statement with expanding parameters needs SQLAlchemy's execution")
             fixed = {k: v for k, v in compiled.params.items() if k not in params}  # literals
             self._compiled = (str(compiled), fixed, None)
         sql, fixed, row_type = self._compiled
