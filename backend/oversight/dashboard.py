@@ -1,8 +1,10 @@
 """Dashboards of a community and of a street: the figures of backend/oversight/figures.py, assembled."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select
 
 from backend.auth import policy
@@ -17,6 +19,7 @@ from backend.reports.services import months_before
 
 QUIET_MONTHS = 6
 TOP_UNITS = 10
+FIGURE_CONNECTIONS = 2  # a street dashboard's queries run on this many connections at once
 
 
 def default_period(now: datetime | None = None) -> str:
@@ -31,20 +34,54 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def _computed(cids: list[int], start: datetime, end: datetime, now: datetime) -> dict:
+    """The figures' queries, by name. They are independent reads: on PostgreSQL they run on
+    FIGURE_CONNECTIONS connections at once (each big aggregate is CPU-bound in its own backend,
+    so a dashboard's latency is that of its slowest group, not of the sum); elsewhere one by one."""
+    as_of = min(end, now)
+    quiet_since = months_before(as_of, QUIET_MONTHS)
+    jobs = {
+        "activity": lambda: figures.members_active(cids, start, end),
+        "minutes": lambda: figures.minutes(cids, start, end),
+        "top_units": lambda: figures.top_units(cids, start, end, TOP_UNITS),
+        "reports": lambda: figures.report_counts(cids),
+        "quiet": lambda: figures.quiet_members(cids, as_of, quiet_since),
+        "points": lambda: figures.points(cids, start, end),
+        "meetings": lambda: figures.meeting_attendance(cids, start, end),
+        "tasks": lambda: figures.tasks_held(cids, start, end),
+        "wishes": lambda: figures.wishes(cids, start, end),
+        "needs": lambda: figures.needs_fulfilled(cids, start, end),
+    }
+    if figures.dialect() != "postgresql" or FIGURE_CONNECTIONS < 2:
+        figures.tune_session()
+        return {name: run() for name, run in jobs.items()}
+    app = current_app._get_current_object()
+
+    def one(name):
+        with app.app_context():  # its own session and connection, returned when the context ends
+            figures.tune_session(parallel_plans=False)
+            try:
+                return name, jobs[name]()
+            finally:
+                db.session.rollback()
+
+    with ThreadPoolExecutor(FIGURE_CONNECTIONS) as pool:  # the slowest first, so they overlap
+        return dict(pool.map(one, jobs))
+
+
 def _figures(cids: list[int], period: str, now: datetime) -> dict:
     """Every figure for the scope: {"total": {...}, "per": {community_id: {...}}}."""
     start, end = period_bounds(period)
-    figures.tune_session()
-    reported, listed = figures.report_counts(cids)
-    active, active_total = figures.members_active(cids, start, end)
-    as_of = min(end, now)
-    quiet = figures.quiet_members(cids, as_of, months_before(as_of, QUIET_MONTHS))
-    by_month, minutes = figures.minutes(cids, start, end)
-    tasks = figures.tasks_held(cids, start, end)
-    issued, spent = figures.points(cids, start, end)
-    posted, fulfilled = figures.wishes(cids, start, end)
-    needs = figures.needs_fulfilled(cids, start, end)
-    meetings = figures.meeting_attendance(cids, start, end)
+    got = _computed(cids, start, end, now)
+    reported, listed = got["reports"]
+    active, active_total = got["activity"]
+    quiet = got["quiet"]
+    by_month, minutes = got["minutes"]
+    tasks = got["tasks"]
+    issued, spent = got["points"]
+    posted, fulfilled = got["wishes"]
+    needs = got["needs"]
+    meetings = got["meetings"]
     per = {}
     for c in cids:
         present, expected = meetings.get(c, (0, 0))
@@ -74,7 +111,7 @@ def _figures(cids: list[int], period: str, now: datetime) -> dict:
         "needs_fulfilled": sum(p["needs_fulfilled"] for p in per.values()),
         "meeting_attendance_rate": _rate(present, expected),
         "quiet_members": sum(p["quiet_members"] for p in per.values()),
-        "top_units": figures.top_units(cids, start, end, TOP_UNITS),
+        "top_units": got["top_units"],
     }
     return {"total": total, "per": per}
 

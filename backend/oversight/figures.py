@@ -48,13 +48,17 @@ def _members():
     return select(RoleGrant.user_id).where(RoleGrant.role == "member", RoleGrant.revoked_at.is_(None))
 
 
-def tune_session() -> None:
+def tune_session(parallel_plans: bool = True) -> None:
     """PostgreSQL, for the rest of this (read-only) transaction: no JIT (compiling the big
     aggregates cost more than running them) and room to hash a scope's (community, member) pairs
-    in memory instead of spilling to disk. SET LOCAL ends with the transaction."""
+    in memory instead of spilling to disk; without parallel plans when the caller runs several
+    figures on connections of their own at once (those connections already keep the cores busy,
+    and gathering partial aggregates costs more than it saves). SET LOCAL ends with the transaction."""
     if dialect() == "postgresql":
         db.session.execute(text("SET LOCAL jit = off"))
         db.session.execute(text("SET LOCAL work_mem = '32MB'"))
+        if not parallel_plans:
+            db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
 
 # --- 报到率 -----------------------------------------------------------------------------------
