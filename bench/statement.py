@@ -21,17 +21,16 @@ CHUNK = 1_000_000
 def _measure(app, ids: list[int], rnd: random.Random) -> tuple[float, float]:
     """(service p99 ms, HTTP p99 ms) of balance + 20 statement rows for random people."""
     from backend.extensions import db
-    from backend.timebank.service import statement_item, statement_query, wallet_summary
+    from backend.timebank.accounts import wallet_id
+    from backend.timebank.service import statement_item, statement_page, wallet_summary
 
     service, http = [], []
     with app.app_context():
         for uid in rnd.sample(ids, min(SAMPLES, len(ids))):
             t0 = time.perf_counter()
             wallet_summary(db.session, uid)
-            q, wid = statement_query(db.session, uid)
-            from backend.timebank.models import Transfer
-
-            [statement_item(t, wid) for t in db.session.scalars(q.order_by(Transfer.id.desc()).limit(20))]
+            wid = wallet_id(db.session, uid)
+            [statement_item(t, wid) for t in statement_page(db.session, wid, 20)]
             service.append((time.perf_counter() - t0) * 1000)
             db.session.rollback()
     client = app.test_client()
@@ -68,7 +67,7 @@ def _bulk_load(n: int, first_wallet: int, last_wallet: int) -> float:
 
 def run(big: int = 10_000_000) -> Row:
     row = Row(f"balance + last 20 rows ({big:,} transfers)", target="p99<5ms, ≤1.2x the 10k figure")
-    if not product.has("backend.timebank.service", "wallet_summary", "statement_query"):
+    if not product.has("backend.timebank.service", "wallet_summary", "statement_page"):
         row.notes.append("the time bank's statement service has not landed")
         return row
     from backend.extensions import db

@@ -122,21 +122,32 @@ def _decode(cursor: str):
         raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
 
 
-def paginate(query: Select, id_column, limit: int, cursor: str | None, descending: bool = True):
-    """Keyset paging on a unique integer column: {"items", "next_cursor"}."""
-    if cursor:
-        last = _decode(cursor)
-        if not isinstance(last, int):
-            from backend.errors import ValidationFailed
+def cursor_id(cursor: str | None) -> int | None:
+    """The last id a keyset cursor names (None for the first page); 422 for a bad cursor."""
+    if not cursor:
+        return None
+    last = _decode(cursor)
+    if not isinstance(last, int) or isinstance(last, bool):
+        from backend.errors import ValidationFailed
 
-            raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
-        query = query.where(id_column < last if descending else id_column > last)
-    query = query.order_by(id_column.desc() if descending else id_column.asc()).limit(limit + 1)
-    rows = list(db.session.scalars(query))
+        raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
+    return last
+
+
+def page_of(rows: list, limit: int, key: str) -> dict:
+    """{"items", "next_cursor"} from up to limit + 1 rows read in cursor order."""
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _encode(getattr(rows[-1], id_column.key)) if more and rows else None
-    return {"items": rows, "next_cursor": next_cursor}
+    return {"items": rows, "next_cursor": _encode(getattr(rows[-1], key)) if more and rows else None}
+
+
+def paginate(query: Select, id_column, limit: int, cursor: str | None, descending: bool = True):
+    """Keyset paging on a unique integer column: {"items", "next_cursor"}."""
+    last = cursor_id(cursor)
+    if last is not None:
+        query = query.where(id_column < last if descending else id_column > last)
+    query = query.order_by(id_column.desc() if descending else id_column.asc()).limit(limit + 1)
+    return page_of(list(db.session.scalars(query)), limit, id_column.key)
 
 
 def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:

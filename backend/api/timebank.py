@@ -7,13 +7,14 @@ import logging
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import LocalDateTime, PageArgs, current_user, page_schema, paginate
+from backend.api.common import LocalDateTime, PageArgs, current_user, cursor_id, page_of, page_schema
 from backend.audit.services import record
 from backend.auth import policy
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
 from backend.timebank import idempotency, leaderboard as boards, service
 from backend.timebank import policy as tb_policy
+from backend.timebank.accounts import wallet_id
 from backend.timebank.models import Transfer
 from backend.timebank.verify import verify
 
@@ -158,10 +159,11 @@ def my_account():
 def my_transfers(args):
     """My statement, newest first; amounts signed from my side, with my balance after each."""
     user = current_user()
-    q, wid = service.statement_query(db.session, user.id)
+    wid = wallet_id(db.session, user.id)
     if wid is None:
         return {"items": [], "next_cursor": None}
-    page = paginate(q, Transfer.id, args["limit"], args["cursor"])
+    before = cursor_id(args["cursor"])
+    page = page_of(service.statement_page(db.session, wid, args["limit"] + 1, before), args["limit"], "id")
     return {"items": [service.statement_item(t, wid) for t in page["items"]], "next_cursor": page["next_cursor"]}
 
 

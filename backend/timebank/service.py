@@ -12,7 +12,8 @@ from backend.timebank.errors import AlreadyReversed, NotReversible
 from backend.timebank.idempotency import fingerprint, tag
 from backend.timebank.models import TRANSFER_KINDS, WALLET, Account, Transfer
 from backend.timebank.posting import post, reversed_kind_of
-from backend.timebank.statement import statement_item, statement_query, wallet_summary  # noqa: F401  (re-exported)
+from backend.timebank.statement import (  # noqa: F401  (re-exported)
+    statement_item, statement_page, statement_query, wallet_summary)
 
 MEMO_MAX = 200
 

@@ -9,7 +9,7 @@ from sqlalchemy import event, select, text
 from backend.auth.models import User
 from backend.extensions import db
 from backend.timebank import service
-from backend.timebank.accounts import ensure_wallet
+from backend.timebank.accounts import ensure_wallet, ensure_wallets
 from backend.timebank.models import Account, Transfer
 from backend.timebank.verify import verify
 from tests.helpers import needs_pg
@@ -77,25 +77,39 @@ def test_verify_checks_the_running_totals(city, tb):
 
 @needs_pg
 def test_statement_reads_about_a_page_on_a_big_ledger(city, tb):
-    """20,000 transfers among 50 wallets: a page of one wallet reads through the two per-side indexes."""
-    users = [User(openid=f"big-{i}", nickname=f"志愿者{i}") for i in range(50)]
+    """200,000 transfers among 1,000 wallets (~400 per wallet): a page of one wallet reads through
+    the two per-side indexes and stops at the page, whatever the wallet's history."""
+    users = [User(openid=f"big-{i}", nickname=f"志愿者{i}") for i in range(1000)]
     db.session.add_all(users)
     db.session.commit()
     tb.give(city.c1.id, users[0].id, 5)
-    wallets = [ensure_wallet(db.session, u.id) for u in users]
-    lo = min(wallets)
+    wallets = sorted(ensure_wallets(db.session, [u.id for u in users]).values())
+    lo = wallets[0]
+    assert wallets[-1] - lo == 999  # contiguous: the rows below name them by offset
     db.session.execute(text(
         "INSERT INTO transfers (debit_account_id, credit_account_id, amount, kind, memo, idempotency_key, "
         "fingerprint, debit_balance_after, credit_balance_after, created_at, hash) "
-        "SELECT :lo + g % 50, :lo + (g * 7 + 1) % 50, 1, 'donate', '', 'big-' || g, '', 0, 0, now(), '' "
-        "FROM generate_series(1, 20000) g WHERE g % 50 <> (g * 7 + 1) % 50"), {"lo": lo})
+        "SELECT :lo + g % 1000, :lo + (g * 7 + 1) % 1000, 1, 'donate', '', 'big-' || g, '', 0, 0, now(), '' "
+        "FROM generate_series(1, 200000) g WHERE g % 1000 <> (g * 7 + 1) % 1000"), {"lo": lo})
     db.session.execute(text("ANALYZE transfers"))
     db.session.commit()
-    q, wid = service.statement_query(db.session, users[3].id)
+    wid = ensure_wallet(db.session, users[3].id)
     last = db.session.scalar(select(Transfer.id).order_by(Transfer.id.desc()).limit(1))
-    page = q.where(Transfer.id < last - 100).order_by(Transfer.id.desc()).limit(21)
-    sql = str(page.compile(db.engine, compile_kwargs={"literal_binds": True}))
-    plan = db.session.execute(text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)).scalar()
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "FROM transfers" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        rows = service.statement_page(db.session, wid, 21, before_id=last - 100)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    [(sql, params)] = statements
+    with db.session.connection().connection.driver_connection.cursor() as cur:  # the statement as sent
+        cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        plan = cur.fetchone()[0]
     plan = plan if isinstance(plan, list) else json.loads(plan)
 
     def scans(node):
@@ -107,13 +121,13 @@ def test_statement_reads_about_a_page_on_a_big_ledger(city, tb):
     read = scans(plan[0]["Plan"])
     indexes = {n.get("Index Name") for node in read for n in [node, *node.get("Plans", [])]}
     # both sides through their own indexes, never the primary key
-    assert all(any((i or "").startswith(f"ix_transfers_{side}") for i in indexes) for side in ("debit", "credit")), read
+    assert all(any((i or "").startswith(f"ix_transfers_{side}") for i in indexes) for side in ("debit", "credit")), (indexes, [(n.get("Index Cond"), n.get("Filter"), n["Actual Rows"]) for n in read])
     assert "pk_transfers" not in indexes
     mine = db.session.scalar(text("SELECT count(*) FROM transfers WHERE debit_account_id = :w "
                                   "OR credit_account_id = :w"), {"w": wid})
-    # what is read is bounded by the wallet's own rows (~800 of 20,000), never a scan of the ledger
-    assert sum(n["Actual Rows"] + n.get("Rows Removed by Filter", 0) for n in read) <= mine
-    rows = db.session.scalars(page).all()
+    # each side stops at the page: about 2 × 21 rows read of the wallet's ~400 (of 200,000)
+    assert mine > 300
+    assert sum(n["Actual Rows"] + n.get("Rows Removed by Filter", 0) for n in read) <= 2 * 21
     assert len(rows) == 21 and all(wid in (t.debit_account_id, t.credit_account_id) for t in rows)
     assert [t.id for t in rows] == sorted((t.id for t in rows), reverse=True)
     assert db.session.get(Account, wid) is not None
