@@ -160,9 +160,9 @@ def test_task_to_points_to_unit_export(phone, live, worker, city):
 
         # the member's 志愿服务记录证明 now has this service: a PDF opens
         member.go("#/certificate")
-        day = local(starts)[:10]
-        mpage.fill("[data-test=cert-from]", day)
-        mpage.fill("[data-test=cert-to]", day)
+        # a service counts on its check-out's (Beijing) day: late in the evening that is tomorrow
+        mpage.fill("[data-test=cert-from]", local(starts)[:10])
+        mpage.fill("[data-test=cert-to]", local(starts + timedelta(hours=2))[:10])
         mpage.click("[data-test=cert-submit]")
         link = mpage.wait_for_selector("[data-test=cert-open]")
         assert link.get_attribute("data-type").startswith("application/pdf")
