@@ -193,10 +193,11 @@ def confirm(actor: User, task_id: int, now: datetime | None = None) -> dict:
                for r in claimed if r.points > 0]
     awarded, total, deferred = 0, 0, set()
     if entries:
-        from backend.timebank.earn import award
+        from backend.timebank.earn import post_earnings
 
-        awarded, total = award(db.session, community_id=task.community_id, entries=entries, actor_id=actor.id)
-        deferred = _settle(entries, total)
+        new, earlier = post_earnings(db.session, community_id=task.community_id, entries=entries, actor_id=actor.id)
+        awarded, total = len(new), sum(new.values())
+        deferred = _settle(entries, {**earlier, **new})
     if claimed:
         record(actor.id, "task.confirm_attendance", "task", task.id,
                after={"attendance_ids": [r.id for r in claimed if r.id not in deferred], "awarded": awarded,
@@ -205,18 +206,16 @@ def confirm(actor: User, task_id: int, now: datetime | None = None) -> dict:
     return {"awarded": awarded, "points": total, "confirmed": len(claimed) - len(deferred)}
 
 
-def _settle(entries: list[dict], total: int) -> set[int]:
-    """Make the attendances say what award() really posted when it posted less than asked (the
-    community's daily cap, a closed wallet): points become the amount posted, and one that got
-    nothing because of the cap is unconfirmed again, for a later confirmation to post. Returns
-    the ids unconfirmed. Nothing to read when everything was posted."""
-    if total == sum(e["amount"] for e in entries):
+def _settle(entries: list[dict], earned: dict[tuple, int]) -> set[int]:
+    """Make the attendances say what the time bank really posted when it posted less than asked
+    (the community's daily cap, a closed wallet): points become the amount earned, and one that
+    got nothing because of the cap is unconfirmed again, for a later confirmation to post.
+    Returns the ids unconfirmed. Nothing to do when everything was posted."""
+    posted = {e["ref_id"]: earned[("attendance", e["ref_id"])] for e in entries if ("attendance", e["ref_id"]) in earned}
+    if all(posted.get(e["ref_id"]) == e["amount"] for e in entries):
         return set()
-    from backend.timebank.models import Account, Transfer
+    from backend.timebank.models import Account
 
-    posted = dict(db.session.execute(select(Transfer.ref_id, Transfer.amount).where(
-        Transfer.kind == "earn", Transfer.ref_type == "attendance",
-        Transfer.ref_id.in_([e["ref_id"] for e in entries]))).all())
     closed = set(db.session.scalars(select(Account.user_id).where(
         Account.user_id.in_([e["user_id"] for e in entries]), Account.closed_at.is_not(None))))
     retry = {e["ref_id"] for e in entries if e["ref_id"] not in posted and e["user_id"] not in closed}

@@ -43,26 +43,20 @@ def check_minutes(minutes: int, field: str = "minutes") -> None:
         raise ValidationFailed(details={field: [f"时长应在 1 到 {MAX_MINUTES} 分钟之间"]})
 
 
-def award(community_id: int, entries: list[dict], actor_id: int | None) -> dict[int, int]:
+def award(community_id: int, entries: list[dict], actor_id: int | None) -> tuple[dict[int, int], int]:
     """Post points through the time bank, once per (ref_type, ref_id); zero amounts are skipped.
 
-    Returns {ref_id: points posted} for every entry: the community's daily cap (or a closed
-    wallet) may post less than asked, and a log or visit must say what it really earned."""
-    posted = {e["ref_id"]: 0 for e in entries}
+    Returns ({ref_id: points earned} for every entry, points posted now): the community's daily
+    cap (or a closed wallet) may post less than asked, and a log or visit must say what it earned."""
+    earned = {e["ref_id"]: 0 for e in entries}
     entries = [e for e in entries if e["amount"] > 0]
     if not entries:
-        return posted
-    from backend.timebank.earn import award as timebank_award
-    from backend.timebank.models import Transfer
+        return earned, 0
+    from backend.timebank.earn import post_earnings
 
-    _, total = timebank_award(db.session, community_id=community_id, entries=entries, actor_id=actor_id)
-    if total == sum(e["amount"] for e in entries):
-        posted.update((e["ref_id"], e["amount"]) for e in entries)
-        return posted
-    posted.update(db.session.execute(select(Transfer.ref_id, Transfer.amount).where(
-        Transfer.kind == "earn", Transfer.ref_type == entries[0]["ref_type"],
-        Transfer.ref_id.in_([e["ref_id"] for e in entries]))).all())
-    return posted
+    new, earlier = post_earnings(db.session, community_id=community_id, entries=entries, actor_id=actor_id)
+    earned.update((ref_id, points) for (_, ref_id), points in {**earlier, **new}.items())
+    return earned, sum(new.values())
 
 
 def mask_phone(phone: str | None) -> str | None:

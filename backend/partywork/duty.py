@@ -240,11 +240,10 @@ def confirm_logs(actor: User, community_id: int, log_ids: list[int]) -> dict:
         confirmed += 1
         entries.append({"user_id": log.user_id, "amount": points, "ref_type": "duty_log", "ref_id": log.id,
                         "memo": f"岗位值守：{post.name} {log.date.isoformat()} {log.minutes}分钟"})
-    posted = common.award(community_id, entries, actor.id)
+    posted, total = common.award(community_id, entries, actor.id)
     for log in logs:
         if log.id in posted:
             log.points = posted[log.id]  # the community's daily cap may have posted less
-    total = sum(posted.values())
     if confirmed:
         record(actor.id, "duty_log.confirm", "duty_log", None,
                after={"log_ids": [e["ref_id"] for e in entries], "points": total}, community_id=community_id)

@@ -254,11 +254,10 @@ def confirm_visits(actor: User, community_id: int, visit_ids: list[int]) -> dict
         entries.append({"user_id": v.user_id, "amount": v.points, "ref_type": "visit", "ref_id": v.id,
                         "memo": f"走访联系家庭 {v.minutes}分钟"})
     db.session.flush()
-    posted = common.award(community_id, entries, actor.id)
+    posted, total = common.award(community_id, entries, actor.id)
     for v in visits:
         if v.id in posted:
             v.points = posted[v.id]  # the community's daily cap may have posted less
-    total = sum(posted.values())
     if entries:
         record(actor.id, "visit.confirm", "visit", None,
                after={"visit_ids": [e["ref_id"] for e in entries], "points": total}, community_id=community_id)

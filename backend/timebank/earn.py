@@ -40,7 +40,16 @@ def _earned_today(session: Session, issuance: int, wallets: list[int], now: date
 def award(session: Session, *, community_id: int, entries: list[dict], actor_id: int | None) -> tuple[int, int]:
     """Post earnings {user_id, amount, ref_type, ref_id, memo} from the community's issuance
     account to the people's wallets: exactly once per (ref_type, ref_id), within the
-    community's daily cap. Returns (number awarded, total points)."""
+    community's daily cap. Returns (number awarded, total points) of what this call posted."""
+    new, _ = post_earnings(session, community_id=community_id, entries=entries, actor_id=actor_id)
+    return len(new), sum(new.values())
+
+
+def post_earnings(session: Session, *, community_id: int, entries: list[dict],
+                  actor_id: int | None) -> tuple[dict[tuple, int], dict[tuple, int]]:
+    """As award(), saying what each reference earned: ({(ref_type, ref_id): points posted now},
+    {(ref_type, ref_id): points posted by an earlier call}). An entry that the community's daily
+    cap or a closed wallet left out is in neither, so a caller records what was really posted."""
     wanted: dict[str, dict] = {}
     for e in entries:
         if int(e["amount"]) < 0:
@@ -48,17 +57,19 @@ def award(session: Session, *, community_id: int, entries: list[dict], actor_id:
         if int(e["amount"]) > 0:
             wanted.setdefault(earn_key(e["ref_type"], e["ref_id"]), e)
     if not wanted:
-        return 0, 0
+        return {}, {}
     issuance = community_accounts(session, community_id)["issuance"]
     wallets = ensure_wallets(session, [e["user_id"] for e in wanted.values()])
     # All rows locked in ascending id order. Every earning of the community debits its issuance
     # account, and an earning's key names its reference, so concurrent awards of the same
     # references queue on that row and then see each other's work (no key locks needed).
     accounts = lock_account_rows(session, [issuance, *wallets.values()])
-    done = set(session.scalars(select(Transfer.idempotency_key).where(among(session, Transfer.idempotency_key, wanted))))
+    done = dict(session.execute(select(Transfer.idempotency_key, Transfer.amount)
+                                .where(among(session, Transfer.idempotency_key, wanted))).all())
+    earlier = {(wanted[k]["ref_type"], wanted[k]["ref_id"]): int(amount) for k, amount in done.items()}
     todo = [(k, e) for k, e in wanted.items() if k not in done]
     if not todo:
-        return 0, 0
+        return {}, earlier
     now = utcnow()
     cap = session.scalar(select(TimebankPolicy.daily_cap).where(TimebankPolicy.community_id == community_id))
     today = _earned_today(session, issuance, list(wallets.values()), now) if cap else {}
@@ -88,9 +99,9 @@ def award(session: Session, *, community_id: int, entries: list[dict], actor_id:
         credits[wid] = credits.get(wid, 0) + amount
         total += amount
     if not rows:
-        return 0, 0
+        return {}, earlier
     insert_transfers(session, rows)
     deltas = {wid: {"credits_posted": amt, "earned_posted": amt} for wid, amt in credits.items()}
     deltas[issuance] = {"debits_posted": total}
     add_to_accounts(session, deltas, heads)
-    return len(rows), total
+    return {(r["ref_type"], r["ref_id"]): r["amount"] for r in rows}, earlier
