@@ -5,8 +5,9 @@ A wallet's transfers are those it is debited by and those it is credited by. One
 (debit_account_id, id) and (credit_account_id, id): PostgreSQL walks the primary key
 backwards and filters, which on a large ledger reads ~100k rows for 20. Here the statement
 is a UNION ALL of the two sides (a transfer never has the same account on both sides, so no
-row appears twice); the planner pushes the cursor condition into each side and merges two
-ordered index scans (Merge Append), reading about `limit` rows per side.
+row appears twice). A page (`statement_page`) also cuts each side at the page inside the
+branch: PostgreSQL 15 does not push an outer ORDER BY ... LIMIT into the union's branches,
+and without that it reads and sorts every row of the wallet.
 """
 from __future__ import annotations
 
