@@ -119,8 +119,17 @@ class DriverStatement:
 
     def first(self, conn: Connection, params: dict):
         """The first row (attributes named as the statement's columns), or None."""
+        rows = self._run(conn, params, one=True)
+        return rows[0] if rows else None
+
+    def all(self, conn: Connection, params: dict) -> list:
+        """Every row (attributes named as the statement's columns)."""
+        return self._run(conn, params, one=False)
+
+    def _run(self, conn: Connection, params: dict, one: bool) -> list:
         if conn.dialect.driver != "psycopg":
-            return conn.execute(self.stmt, params).first()
+            result = conn.execute(self.stmt, params)
+            return [r for r in [result.first()] if r is not None] if one else list(result)
         if self._compiled is None:
             compiled = self.stmt.compile(dialect=conn.dialect)
             if "POSTCOMPILE" in str(compiled):  # IN (...) lists are rendered per execution
@@ -134,7 +143,7 @@ class DriverStatement:
             for listener in conn.dispatch.before_cursor_execute:
                 listener(conn, cursor, sql, args, None, False)
             cursor.execute(sql, args)
-            row = cursor.fetchone()
+            rows = ([] if (row := cursor.fetchone()) is None else [row]) if one else cursor.fetchall()
             if row_type is None:
                 row_type = namedtuple("Row", [d.name for d in cursor.description])
                 self._compiled = (sql, fixed, row_type)
@@ -142,4 +151,4 @@ class DriverStatement:
             conn._handle_dbapi_exception(exc, sql, args, cursor, None)  # raises SQLAlchemy's error
         finally:
             cursor.close()
-        return None if row is None else row_type._make(row)
+        return [row_type._make(r) for r in rows]

@@ -21,7 +21,7 @@ import hashlib
 import json
 from datetime import timezone
 
-from sqlalchemy import func, text
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -59,14 +59,6 @@ def lock_key(session: Session, key: str) -> None:
                         {"space": KEY_LOCK_SPACE, "key": key})
     else:
         sqlite_write_lock(session)
-
-
-def key_lock_column(session: Session, key: str):
-    """lock_key as a column to add to a caller's first SELECT (saves a round trip), or None
-    where it cannot be (SQLite: call lock_key). The lock is held once that statement returns."""
-    if session.get_bind().dialect.name != "postgresql":
-        return None
-    return func.pg_advisory_xact_lock(KEY_LOCK_SPACE, func.hashtext(key)).label("key_lock")
 
 
 def _canonical(value):

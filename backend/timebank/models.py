@@ -71,7 +71,7 @@ class Transfer(Base):
     memo: Mapped[str] = mapped_column(String(200), default="")
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     fingerprint: Mapped[str] = mapped_column(String(64), default="")  # digest of the request, for retries
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"))  # unique where set
     debit_balance_after: Mapped[int] = mapped_column(BigInteger)
     credit_balance_after: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -90,6 +90,9 @@ class Transfer(Base):
         Index("ix_transfers_credit_created", "credit_account_id", "created_at",
               postgresql_include=["kind", "amount"]),
         Index("ix_transfers_ref", "ref_type", "ref_id"),
+        # a transfer is reversed at most once; the many rows that reverse nothing are not indexed
+        Index("uq_transfers_reverses_id", "reverses_id", unique=True,
+              postgresql_where=text("reverses_id IS NOT NULL"), sqlite_where=text("reverses_id IS NOT NULL")),
     )
 
 

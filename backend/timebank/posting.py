@@ -10,6 +10,8 @@ On PostgreSQL two statements:
 The lock is deliberately its own statement: a `FOR UPDATE` inside a CTE that also updates
 those rows returned a stale row version under concurrency (a wallet overdrawn past its check
 in tests/timebank/test_concurrency.py), a standalone locking SELECT does not.
+Both go straight to the driver's cursor (backend.db.DriverStatement): a donation is CPU-bound
+in Python, and SQLAlchemy's per-statement work was a third of it.
 On SQLite (one writer at a time) the same steps run as plain statements.
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.session import make_transient_to_detached
 
+from backend.db import DriverStatement
 from backend.errors import NotFound
 from backend.timebank.accounts import add_to_accounts, counter_deltas, lock_account_rows
 from backend.timebank.bulk import is_pg
@@ -33,15 +36,15 @@ _TYPES = {"debit_account_id": "int", "credit_account_id": "int", "amount": "bigi
           "actor_id": "int", "reverses_id": "int", "created_at": "timestamptz", "debit_balance_after": "bigint",
           "credit_balance_after": "bigint"}
 
-LOCK_PG = text("""
+LOCK_PG = DriverStatement(text("""
 SELECT a.id, a.debits_posted, a.credits_posted, a.no_negative, a.closed_at, a.head_hash,
        pr.id AS prior_id, pr.fingerprint AS prior_fp, f.fingerprint, f.status, f.code, f.message
 FROM ledger_accounts AS a
 LEFT JOIN transfers AS pr ON pr.idempotency_key = :key
 LEFT JOIN ledger_failures AS f ON f.idempotency_key = :key
-WHERE a.id IN (:d, :c) ORDER BY a.id FOR UPDATE OF a""")
+WHERE a.id IN (:d, :c) ORDER BY a.id FOR UPDATE OF a"""))
 
-WRITE_PG = text(f"""
+WRITE_PG = DriverStatement(text(f"""
 WITH t AS (
   INSERT INTO transfers ({", ".join(FIELDS + WRITTEN)})
   VALUES ({", ".join(f"CAST(:{f} AS {_TYPES.get(f, 'text')})" for f in FIELDS + WRITTEN)}) RETURNING id),
@@ -53,7 +56,7 @@ u AS (
     spent_posted = x.spent_posted + CASE WHEN x.id = :debit_account_id THEN :d_spent ELSE :c_spent END,
     head_hash = :hash
   WHERE x.id IN (:debit_account_id, :credit_account_id))
-SELECT id FROM t""")
+SELECT id FROM t"""))
 
 
 def post(session: Session, fields: dict, reversed_kind: str | None = None) -> Transfer:
@@ -64,7 +67,7 @@ def post(session: Session, fields: dict, reversed_kind: str | None = None) -> Tr
     d_id, c_id, amount = fields["debit_account_id"], fields["credit_account_id"], fields["amount"]
     key, fp = fields["idempotency_key"], fields["fingerprint"]
     if is_pg(session):
-        rows = session.execute(LOCK_PG, {"key": key, "d": d_id, "c": c_id}).all()
+        rows = LOCK_PG.all(session.connection(), {"key": key, "d": d_id, "c": c_id})
         if rows and rows[0].prior_id is not None:
             if rows[0].prior_fp != fp:
                 raise IdempotencyMismatch(details={"idempotency_key": key})
@@ -90,10 +93,10 @@ def post(session: Session, fields: dict, reversed_kind: str | None = None) -> Tr
                "hash": link_hash(content_digest(fields), dba, cba, d.head_hash, c.head_hash)}
     debit_delta, credit_delta = counter_deltas(fields["kind"], amount, reversed_kind)
     if is_pg(session):
-        written["id"] = session.execute(WRITE_PG, {
+        written["id"] = WRITE_PG.first(session.connection(), {
             **fields, **written, "d_earned": debit_delta.get("earned_posted", 0),
             "c_earned": credit_delta.get("earned_posted", 0), "d_spent": debit_delta.get("spent_posted", 0),
-            "c_spent": credit_delta.get("spent_posted", 0)}).scalar_one()
+            "c_spent": credit_delta.get("spent_posted", 0)}).id
     else:
         written["id"] = session.execute(insert(Transfer.__table__).values(**fields, **written)).inserted_primary_key[0]
         add_to_accounts(session, {d_id: debit_delta, c_id: credit_delta}, heads={d_id: written["hash"],
