@@ -35,17 +35,13 @@ def _code(server, staff_token: str, task_id: int) -> str:
     return r.json()["code"]
 
 
-def _worker_cpu(server) -> float:
-    """CPU seconds (user + system) the server's workers have used so far."""
-    return sum(sum(w.cpu_times()[:2]) for w in server.workers())
-
-
-def _timed_wrk(server, request_file: str, n: int, connections: int) -> dict:
+def _timed_wrk(server, request_file: str, n: int, connections: int, database: str) -> dict:
     """wrk over the request file, with the workers' CPU per request (ms): the figure that
     stays comparable when other processes share the cores."""
-    before = _worker_cpu(server)
+    before, pg_before = env.worker_cpu(server), env.postgres_cpu(database)
     res = env.wrk(server.url, request_file, connections=connections)
-    res["cpu_ms"] = (_worker_cpu(server) - before) * 1000 / n
+    res["cpu_ms"] = (env.worker_cpu(server) - before) * 1000 / n
+    res["pg_ms"] = env.cpu_delta(pg_before, env.postgres_cpu(database)) * 1000 / n
     return res
 
 
@@ -54,7 +50,7 @@ def _product_burst(server, cid, staff_id, staff_token, n, connections):
     code = _code(server, staff_token, task_id)
     lines = [("POST", "/api/v1/checkins", product.token(u), {"code": code, "lat": 30.5, "lng": 114.3}, None)
              for u in members]
-    res = _timed_wrk(server, env.write_requests(lines), n, connections)
+    res = _timed_wrk(server, env.write_requests(lines), n, connections, env.DB)
     from backend.extensions import db
 
     res["rows"] = db.session.execute(text("SELECT count(*) FROM attendances WHERE task_id = :t"), {"t": task_id}).scalar()
@@ -64,7 +60,7 @@ def _product_burst(server, cid, staff_id, staff_token, n, connections):
 
 def _ceiling_burst(server, task_id, n, connections):
     lines = [("POST", "/checkin", None, {"task_id": task_id, "user_id": u}, None) for u in range(1, n + 1)]
-    res = _timed_wrk(server, env.write_requests(lines), n, connections)
+    res = _timed_wrk(server, env.write_requests(lines), n, connections, env.CEILING_DB)
     import psycopg
 
     with psycopg.connect(f"{env.PG}/{env.CEILING_DB}") as c:
@@ -99,8 +95,8 @@ def run(n: int = 1000, connections: int = 32, profile: str | None = None) -> Row
     row.ceiling = f"{ceil['rps']:.0f} req/s p99 {ceil['p99']:.0f}ms rows {ceil['rows']}"
     row.ratio = prod["rps"] / ceil["rps"]
     row.ok = row.ratio >= 0.6 and prod["p99"] < 100 and prod["rows"] == n and ceil["rows"] == n
-    row.notes.append(f"worker CPU per request: product {prod['cpu_ms']:.2f} ms, ceiling {ceil['cpu_ms']:.2f} ms "
-                     f"({prod['cpu_ms'] / ceil['cpu_ms']:.1f}x)")
+    row.notes.append(f"CPU per request: gunicorn workers {prod['cpu_ms']:.2f} ms (ceiling {ceil['cpu_ms']:.2f}), "
+                     f"PostgreSQL {prod['pg_ms']:.2f} ms (ceiling {ceil['pg_ms']:.2f})")
     row.notes.append(f"product statuses {dict(prod['statuses'])} errors {prod['errors']}; "
                      f"ceiling statuses {dict(ceil['statuses'])}")
     return row

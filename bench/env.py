@@ -50,6 +50,34 @@ def recreate_database(name: str) -> str:
     return f"{PG}/{name}"
 
 
+def worker_cpu(server) -> float:
+    """CPU seconds (user + system) a gunicorn server's workers have used so far: per request,
+    the figure that stays comparable when other processes share the cores."""
+    return sum(sum(w.cpu_times()[:2]) for w in server.workers())
+
+
+def postgres_cpu(database: str) -> dict[int, float]:
+    """{pid: CPU seconds (user + system)} of the PostgreSQL backends connected to `database`
+    now. Take it before and after a load with pooled connections and subtract per pid
+    (`cpu_delta`): other databases' backends on the same server are not counted, nor are
+    backends that ended during the load."""
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as c:
+        pids = [r[0] for r in c.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))]
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = sum(psutil.Process(pid).cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return out
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the backends of the second reading used since the first (all of it for
+    a backend that started in between)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
