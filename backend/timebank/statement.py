@@ -103,19 +103,21 @@ def statement_query(session: Session, user_id: int) -> tuple[Select, int | None]
     return statement_select(wid), wid
 
 
-_SUMMARY = DriverStatement(select(Account.credits_posted, Account.debits_posted, Account.earned_posted,
-                                  Account.spent_posted).where(Account.kind == WALLET,
-                                                              Account.user_id == bindparam("uid")))
+_WALLET = DriverStatement(select(Account.id, (Account.credits_posted - Account.debits_posted).label("balance"),
+                                 Account.earned_posted, Account.spent_posted)
+                          .where(Account.kind == WALLET, Account.user_id == bindparam("uid")))
+
+
+def _summary(row) -> dict:
+    if row is None:
+        return {"balance": 0, "earned_total": 0, "spent_total": 0}
+    return {"balance": int(row.balance), "earned_total": int(row.earned_posted), "spent_total": int(row.spent_posted)}
 
 
 def wallet_summary(session: Session, user_id: int) -> dict:
     """{"balance", "earned_total", "spent_total"} of a person (earnings and spending net of
     reversals), read from the wallet's running totals: one indexed row, whatever its history."""
-    row = _SUMMARY.first(session.connection(), {"uid": user_id})
-    if row is None:
-        return {"balance": 0, "earned_total": 0, "spent_total": 0}
-    return {"balance": int(row.credits_posted - row.debits_posted), "earned_total": int(row.earned_posted),
-            "spent_total": int(row.spent_posted)}
+    return _summary(_WALLET.first(session.connection(), {"uid": user_id}))
 
 
 def statement_item(t: Transfer, wid: int) -> dict:
@@ -149,7 +151,6 @@ class WalletStatement(NamedTuple):
     rows: list[StatementRow]
 
 
-_NO_WALLET = {"balance": 0, "earned_total": 0, "spent_total": 0}
 _ITEM = "id, kind, {amount} AS amount, {side}_balance_after AS balance_after, memo, created_at, " \
         "ref_type, ref_id, reverses_id"
 
@@ -180,18 +181,13 @@ def wallet_statement(session: Session, user_id: int, limit: int, before_id: int 
         before = _NO_BEFORE if before_id is None else before_id
         got = _WALLET_STATEMENT_PG.all(session.connection(), {"uid": user_id, "n": limit, "before": before})
         if not got:
-            return WalletStatement(None, dict(_NO_WALLET), [])
+            return WalletStatement(None, _summary(None), [])
         w = got[0]
-        summary = {"balance": int(w.balance), "earned_total": int(w.earned_posted),
-                   "spent_total": int(w.spent_posted)}
-        return WalletStatement(w.wallet_id, summary, [] if w.id is None else [StatementRow._make(r[4:]) for r in got])
-    a = session.execute(select(Account.id, Account.credits_posted, Account.debits_posted, Account.earned_posted,
-                               Account.spent_posted).where(Account.kind == WALLET, Account.user_id == user_id)).first()
-    if a is None:
-        return WalletStatement(None, dict(_NO_WALLET), [])
-    summary = {"balance": int(a.credits_posted - a.debits_posted), "earned_total": int(a.earned_posted),
-               "spent_total": int(a.spent_posted)}
-    return WalletStatement(a.id, summary, _statement_rows(session, a.id, limit, before_id))
+        return WalletStatement(w.wallet_id, _summary(w), [] if w.id is None else [StatementRow._make(r[4:]) for r in got])
+    w = _WALLET.first(session.connection(), {"uid": user_id})
+    if w is None:
+        return WalletStatement(None, _summary(None), [])
+    return WalletStatement(w.id, _summary(w), _statement_rows(session, w.id, limit, before_id))
 
 
 def _statement_rows(session: Session, wallet_id: int, limit: int, before_id: int | None) -> list[StatementRow]:
