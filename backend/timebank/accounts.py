@@ -17,7 +17,9 @@ def wallet_id(session: Session, user_id: int) -> int | None:
 
 
 def ensure_wallets(session: Session, user_ids) -> dict[int, int]:
-    """{user_id: wallet_id}, opening missing wallets (one to three statements whatever the count)."""
+    """{user_id: wallet_id}, opening missing wallets (one to three statements whatever the count;
+    on PostgreSQL two when the INSERT opened every missing one, as it does unless another
+    transaction opened some of them meanwhile)."""
     ids = sorted(set(user_ids))
     if not ids:
         return {}
@@ -27,7 +29,10 @@ def ensure_wallets(session: Session, user_ids) -> dict[int, int]:
     if missing:
         now = utcnow()
         if is_pg(session):
-            open_wallets_pg(session, missing, now)
+            found.update(open_wallets_pg(session, missing, now))
+            if len(found) == len(ids):
+                return found
+            # some were opened meanwhile by another transaction (ON CONFLICT skipped them): read all
         else:
             insert_ignore(session, Account.__table__, [
                 {"kind": WALLET, "user_id": uid, "no_negative": True, "debits_posted": 0, "credits_posted": 0,

@@ -89,7 +89,8 @@ class Transfer(Base):
         # a wallet's earnings in a period as an index-only scan (feedback's points_earned)
         Index("ix_transfers_credit_created", "credit_account_id", "created_at",
               postgresql_include=["kind", "amount"]),
-        Index("ix_transfers_ref", "ref_type", "ref_id"),
+        # no (ref_type, ref_id) index: nothing looks transfers up by reference (an earning's
+        # exactly-once check goes through its idempotency key), and each index costs every posting
         # a transfer is reversed at most once; the many rows that reverse nothing are not indexed
         Index("uq_transfers_reverses_id", "reverses_id", unique=True,
               postgresql_where=text("reverses_id IS NOT NULL"), sqlite_where=text("reverses_id IS NOT NULL")),

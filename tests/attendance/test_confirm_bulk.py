@@ -75,3 +75,22 @@ def test_two_staff_confirming_at_once_award_each_attendance_once(app, city, logi
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Transfer)) == 200
     assert verify(db.session)["ok"]
+
+
+def test_confirm_refreshes_only_the_claimed_attendances_the_session_had_loaded(city, make_task, clock):
+    from sqlalchemy import inspect
+
+    from backend.attendance import staff
+
+    task, other = make_task(points_per_hour=20), make_task(points_per_hour=20)
+    _finished(task, 3)
+    _finished(other, 1)
+    loaded = db.session.scalars(select(Attendance).where(Attendance.task_id == task.id).order_by(Attendance.id)).all()
+    [untouched] = db.session.scalars(select(Attendance).where(Attendance.task_id == other.id)).all()
+    assert all(a.awarded_at is None and a.points == 0 for a in loaded)
+    clock(T0 + timedelta(hours=6))
+    assert staff.confirm(city.staff1, task.id) == {"awarded": 3, "points": 90, "confirmed": 3}
+    assert not inspect(untouched).expired_attributes  # another task's row is left as loaded
+    assert [(a.points, a.awarded_at is not None) for a in loaded] == [(30, True)] * 3  # re-read, not stale
+    db.session.commit()
+    assert verify(db.session)["ok"]
