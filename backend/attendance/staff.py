@@ -179,14 +179,17 @@ def confirm(actor: User, task_id: int, now: datetime | None = None) -> dict:
     now = now or utcnow()
     a = Attendance.__table__
     points = case((a.c.minutes > 0, a.c.minutes * task.points_per_hour // 60), else_=0)
-    claimed = sorted(db.session.execute(
+    claimed = sorted(tuple(r) for r in db.session.execute(
         update(a).where(a.c.task_id == task.id, a.c.status == CHECKED_OUT, a.c.awarded_at.is_(None))
         .values(awarded_at=now, points=points)
         .returning(a.c.id, a.c.user_id, a.c.source, a.c.minutes, a.c.points)).all())
-    _expire_loaded(Attendance, {r.id for r in claimed})  # the ORM's copies (if any) are stale now
-    entries = [{"user_id": r.user_id, "amount": r.points, "ref_type": "attendance", "ref_id": r.id,
-                "memo": f"{'荣誉' if r.source == SOURCE_MANUAL else '志愿服务'}：{task.title}（{r.minutes}分钟）"}
-               for r in claimed if r.points > 0]
+    _expire_loaded(Attendance, {r[0] for r in claimed})  # the ORM's copies (if any) are stale now
+    # plain tuples and the memo's fixed parts made once: a task's confirmation claims thousands
+    memo_head = {SOURCE_MANUAL: f"荣誉：{task.title}（"}
+    other_head = f"志愿服务：{task.title}（"
+    entries = [{"user_id": uid, "amount": pts, "ref_type": "attendance", "ref_id": aid,
+                "memo": f"{memo_head.get(source, other_head)}{minutes}分钟）"}
+               for aid, uid, source, minutes, pts in claimed if pts > 0]
     awarded, total, deferred = 0, 0, set()
     if entries:
         from backend.timebank.earn import post_earnings
@@ -196,7 +199,7 @@ def confirm(actor: User, task_id: int, now: datetime | None = None) -> dict:
         deferred = _settle(entries, {**earlier, **new})
     if claimed:
         record(actor.id, "task.confirm_attendance", "task", task.id,
-               after={"attendance_ids": [r.id for r in claimed if r.id not in deferred], "awarded": awarded,
+               after={"attendance_ids": [r[0] for r in claimed if r[0] not in deferred], "awarded": awarded,
                       "points": total, "deferred_ids": sorted(deferred)},
                community_id=task.community_id)
     return {"awarded": awarded, "points": total, "confirmed": len(claimed) - len(deferred)}

@@ -79,7 +79,7 @@ def lock_account_rows(session: Session, account_ids) -> dict:
     q = (select(acct.c.id, acct.c.debits_posted, acct.c.credits_posted, acct.c.no_negative, acct.c.closed_at,
                 acct.c.head_hash)
          .where(among(session, acct.c.id, ids)).order_by(acct.c.id).with_for_update())
-    return {r.id: r for r in session.execute(q)}
+    return {r[0]: r for r in session.execute(q)}
 
 
 def counter_deltas(kind: str, amount: int, reversed_kind: str | None = None) -> tuple[dict, dict]:

@@ -73,12 +73,16 @@ def post_earnings(session: Session, *, community_id: int, entries: list[dict],
     now = utcnow()
     cap = session.scalar(select(TimebankPolicy.daily_cap).where(TimebankPolicy.community_id == community_id))
     today = _earned_today(session, issuance, list(wallets.values()), now) if cap else {}
-    balances = {aid: a.credits_posted - a.debits_posted for aid, a in accounts.items()}
-    heads = {aid: a.head_hash for aid, a in accounts.items()}
+    # plain values out of the locked rows (id, debits, credits, no_negative, closed_at, head) once
+    balances, heads, closed = {}, {}, set()
+    for aid, debits, credits_, _, closed_at, head in accounts.values():
+        balances[aid], heads[aid] = credits_ - debits, head
+        if closed_at is not None:
+            closed.add(aid)
     rows, credits, total = [], {}, 0
     for key, e in todo:
         wid = wallets[e["user_id"]]
-        if accounts[wid].closed_at is not None:
+        if wid in closed:
             continue
         amount = int(e["amount"])
         if cap:

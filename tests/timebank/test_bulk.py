@@ -119,3 +119,32 @@ def test_transfers_have_no_reference_index(app):
     names = {i.name for i in Transfer.__table__.indexes}
     assert "ix_transfers_ref" not in names
     assert "ix_transfers_ref" not in {i["name"] for i in inspect(db.engine).get_indexes("transfers")}
+
+
+def test_among_matches_exactly_the_values_given(city):
+    from backend.timebank.bulk import among
+
+    ids = _people(5, "among")
+    wallets = ensure_wallets(db.session, ids)
+    pick = [wallets[ids[0]], wallets[ids[3]], 10 ** 9]  # one that does not exist
+    got = db.session.scalars(select(Account.id).where(among(db.session, Account.id, pick))).all()
+    assert sorted(got) == sorted(pick[:2])
+    assert db.session.scalars(select(Account.id).where(among(db.session, Account.id, []))).all() == []
+    keys = db.session.scalars(select(Account.user_id).where(among(db.session, Account.user_id, ids[:2]))).all()
+    assert sorted(keys) == sorted(ids[:2])
+
+
+@needs_pg
+def test_among_sends_integers_as_one_array_constant(city):
+    """The literal must reach the planner as an int[] constant: bound as text and cast, it would
+    be parsed again for every row compared (22 ms instead of 0.6 ms to lock 1,000 accounts)."""
+    from backend.timebank.bulk import among
+
+    stmt = select(Account.id).where(among(db.session, Account.id, [3, 1, 2]))
+    sql = str(stmt.compile(dialect=db.engine.dialect))
+    assert "::TEXT" not in sql.upper() and "::VARCHAR" not in sql.upper(), sql
+    compiled = stmt.compile(dialect=db.engine.dialect)
+    assert "{3,1,2}" in compiled.params.values()
+    # the parameters go to psycopg as the dialect sends them (a str as an untyped literal)
+    plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql("EXPLAIN " + sql, compiled.params))
+    assert "'{3,1,2}'::integer[]" in plan, plan
