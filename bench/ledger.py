@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from bench import ceiling, env, product, wallets
 from bench.report import Row
@@ -101,10 +101,25 @@ def run_confirm(n: int = 1000) -> Row:
             {"t": task.id, "c": cs[0].id, "s": start, "e": end - timedelta(minutes=1), "ids": members})
         db.session.commit()
         task_id, token = task.id, product.token(staff_id)
+        engine = db.engine
     client = app.test_client()
-    t0 = time.perf_counter()
-    resp = client.post(f"/api/v1/tasks/{task_id}/confirm", headers={"Authorization": "Bearer " + token})
-    secs = time.perf_counter() - t0
+    spent: list[tuple[float, str]] = []  # (ms, statement) of each statement the request ran
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        spent.append(((time.perf_counter() - conn.info.pop("bench_t0")) * 1000, " ".join(statement.split())[:40]))
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        t0 = time.perf_counter()
+        resp = client.post(f"/api/v1/tasks/{task_id}/confirm", headers={"Authorization": "Bearer " + token})
+        secs = time.perf_counter() - t0
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
     body = resp.get_json()
     with app.app_context():
         check = wallets.verify()
@@ -113,4 +128,8 @@ def run_confirm(n: int = 1000) -> Row:
     row.product = f"{rate:,.0f} postings/s ({awarded} in {secs * 1000:.0f} ms)"
     row.ok = resp.status_code == 200 and awarded == n and rate >= 20_000 and bool(check.get("ok"))
     row.notes.append(f"status {resp.status_code} {str(body)[:120]}; verify {check}")
+    sql_ms = sum(ms for ms, _ in spent)
+    top = ", ".join(f"{stmt} {ms:.1f}" for ms, stmt in sorted(spent, reverse=True)[:4])
+    row.notes.append(f"{len(spent)} statements timed, {sql_ms:.0f} ms in them (to the cursor's return; the commit not "
+                     f"included), {secs * 1000 - sql_ms:.0f} ms outside; largest (ms): {top}")
     return row
