@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import event, select
 
+from backend.db import utcnow
 from backend.extensions import db
 from backend.timebank import service
 from backend.timebank.accounts import wallet_id
 from backend.timebank.models import Transfer
 from backend.timebank.statement import wallet_statement
-from tests.helpers import ON_PG
+from tests.helpers import ON_PG, error_code
 
 
 def _donate(frm, to, amount, key, memo=""):
@@ -123,3 +124,19 @@ def test_api_account_and_statement_pages(client, city, login, tb):
     assert empty == {"items": [], "next_cursor": None}
     bad = client.get("/api/v1/me/transfers", query_string={"cursor": "!!"}, headers=h)
     assert bad.status_code == 422
+
+
+def test_account_and_statement_refuse_a_closed_or_logged_out_caller(client, city, login, tb):
+    tb.give(city.c1.id, city.member.id, 5)
+    h = login("member")
+    assert client.get("/api/v1/me/transfers", headers=h).get_json()["items"][0]["amount"] == 5
+    city.member.token_version += 1  # logging out everywhere
+    db.session.commit()
+    for path in ("/api/v1/me/account", "/api/v1/me/transfers"):
+        resp = client.get(path, headers=h)
+        assert resp.status_code == 401 and error_code(resp) == "AUTH_REQUIRED"
+    h = login("member")
+    assert client.get("/api/v1/me/account", headers=h).get_json()["balance"] == 5
+    city.member.closed_at = utcnow()
+    db.session.commit()
+    assert client.get("/api/v1/me/transfers", headers=h).status_code == 401
