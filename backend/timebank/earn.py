@@ -79,32 +79,36 @@ def post_earnings(session: Session, *, community_id: int, entries: list[dict],
         balances[aid], heads[aid] = credits_ - debits, head
         if closed_at is not None:
             closed.add(aid)
-    rows, credits, total = [], {}, 0
-    for key, e in todo:
-        wid = wallets[e["user_id"]]
-        if wid in closed:
-            continue
-        amount = int(e["amount"])
-        if cap:
-            amount = min(amount, cap - today.get(wid, 0))
-            if amount <= 0:
-                continue  # over today's cap: not posted (a later confirmation may post it)
-            today[wid] = today.get(wid, 0) + amount
-        balances[issuance] -= amount
-        balances[wid] += amount
-        row = {"debit_account_id": issuance, "credit_account_id": wid, "amount": amount,
-               "kind": "earn", "ref_type": e["ref_type"], "ref_id": e["ref_id"], "actor_id": actor_id,
-               "memo": (e.get("memo") or "")[:200], "idempotency_key": key, "reverses_id": None,
-               "debit_balance_after": balances[issuance], "credit_balance_after": balances[wid],
-               "created_at": now, "debit_prev_hash": heads[issuance], "credit_prev_hash": heads[wid]}
-        row["fingerprint"] = fingerprint({"earn": [e["ref_type"], e["ref_id"]], "user_id": e["user_id"]})
-        row["hash"] = heads[issuance] = heads[wid] = transfer_hash(row)  # both chains, in list order
-        rows.append(row)
-        credits[wid] = credits.get(wid, 0) + amount
-        total += amount
+
+    def made():  # each row as it is made: the COPY sends it on while the next ones are hashed
+        for key, e in todo:
+            wid = wallets[e["user_id"]]
+            if wid in closed:
+                continue
+            amount = int(e["amount"])
+            if cap:
+                amount = min(amount, cap - today.get(wid, 0))
+                if amount <= 0:
+                    continue  # over today's cap: not posted (a later confirmation may post it)
+                today[wid] = today.get(wid, 0) + amount
+            balances[issuance] -= amount
+            balances[wid] += amount
+            row = {"debit_account_id": issuance, "credit_account_id": wid, "amount": amount,
+                   "kind": "earn", "ref_type": e["ref_type"], "ref_id": e["ref_id"], "actor_id": actor_id,
+                   "memo": (e.get("memo") or "")[:200], "idempotency_key": key, "reverses_id": None,
+                   "debit_balance_after": balances[issuance], "credit_balance_after": balances[wid],
+                   "created_at": now, "debit_prev_hash": heads[issuance], "credit_prev_hash": heads[wid]}
+            row["fingerprint"] = fingerprint({"earn": [e["ref_type"], e["ref_id"]], "user_id": e["user_id"]})
+            row["hash"] = heads[issuance] = heads[wid] = transfer_hash(row)  # both chains, in order
+            yield row
+
+    rows = insert_transfers(session, made())
     if not rows:
         return {}, earlier
-    insert_transfers(session, rows)
+    credits, total = {}, 0
+    for r in rows:
+        credits[r["credit_account_id"]] = credits.get(r["credit_account_id"], 0) + r["amount"]
+        total += r["amount"]
     deltas = {wid: {"credits_posted": amt, "earned_posted": amt} for wid, amt in credits.items()}
     deltas[issuance] = {"debits_posted": total}
     add_to_accounts(session, deltas, heads)

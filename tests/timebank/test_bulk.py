@@ -148,3 +148,32 @@ def test_among_sends_integers_as_one_array_constant(city):
     # the parameters go to psycopg as the dialect sends them (a str as an untyped literal)
     plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql("EXPLAIN " + sql, compiled.params))
     assert "'{3,1,2}'::integer[]" in plan, plan
+
+
+def test_insert_transfers_takes_rows_as_they_are_made_and_returns_them(city, tb):
+    from backend.timebank.bulk import TRANSFER_COLUMNS, insert_transfers
+
+    tb.give(city.c1.id, city.member.id, 5, ref_id=1)
+    [row] = db.session.execute(select(*[Transfer.__table__.c[c] for c, _ in TRANSFER_COLUMNS])).mappings().all()
+    made = []
+
+    def rows(n, fail_at=None):
+        for i in range(n):
+            if i == fail_at:
+                raise RuntimeError("hashing failed")
+            r = {**row, "idempotency_key": f"gen-{fail_at}-{i}", "memo": "志" * 150}  # ~60 rows > 32 KiB
+            made.append(r)
+            yield r
+
+    assert insert_transfers(db.session, rows(0)) == []
+    got = insert_transfers(db.session, rows(3))
+    assert got == made and [r["idempotency_key"] for r in got] == ["gen-None-0", "gen-None-1", "gen-None-2"]
+    db.session.commit()
+    keys = db.session.scalars(select(Transfer.idempotency_key).where(Transfer.idempotency_key.like("gen-%"))
+                              .order_by(Transfer.id)).all()
+    assert keys == ["gen-None-0", "gen-None-1", "gen-None-2"]  # ids in the order made
+    with pytest.raises(RuntimeError):  # a failure half-way (rows already sent) aborts the whole batch
+        insert_transfers(db.session, rows(200, fail_at=150))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Transfer)
+                             .where(Transfer.idempotency_key.like("gen-150-%"))) == 0
