@@ -7,15 +7,16 @@ import logging
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import LocalDateTime, PageArgs, current_user, cursor_id, page_of, page_schema
+from backend.api.common import (LocalDateTime, PageArgs, caller_only, current_caller, current_user, cursor_id, page_of,
+                                page_schema)
 from backend.audit.services import record
 from backend.auth import policy
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
 from backend.timebank import idempotency, leaderboard as boards, service
 from backend.timebank import policy as tb_policy
-from backend.timebank.accounts import wallet_id
 from backend.timebank.models import Transfer
+from backend.timebank.statement import wallet_statement
 from backend.timebank.verify import verify
 
 blp = Blueprint("timebank", __name__, url_prefix="/api/v1", description="时间银行：公益积分账户、流水、转赠、冲正、排行")
@@ -145,36 +146,38 @@ def _service_minutes(user_id: int) -> int:
     return sum(service_minutes(user_id).values())
 
 
+@caller_only  # my account needs the caller's id only: its login check loads no User
 @blp.get("/me/account")
 @blp.response(200, AccountSchema)
 def my_account():
     """My 公益积分: balance, earned and spent totals, and service minutes."""
-    user = current_user()
-    return {**service.wallet_summary(db.session, user.id), "service_minutes": _service_minutes(user.id)}
+    uid = current_caller().id
+    return {**service.wallet_summary(db.session, uid), "service_minutes": _service_minutes(uid)}
 
 
+@caller_only  # so is my statement
 @blp.get("/me/transfers")
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(PageArgs(), location="query")  # an instance: a class would be instantiated on every request
 @blp.response(200, page_schema(StatementItem, "StatementPage"))
 def my_transfers(args):
     """My statement, newest first; amounts signed from my side, with my balance after each."""
-    user = current_user()
-    wid = wallet_id(db.session, user.id)
-    if wid is None:
-        return {"items": [], "next_cursor": None}
+    uid = current_caller().id
     before = cursor_id(args["cursor"])
-    page = page_of(service.statement_page(db.session, wid, args["limit"] + 1, before), args["limit"], "id")
-    return {"items": [service.statement_item(t, wid) for t in page["items"]], "next_cursor": page["next_cursor"]}
+    # the wallet and the page (one more row than asked: is there a next page?) in one round trip
+    rows = wallet_statement(db.session, uid, args["limit"] + 1, before).rows
+    page = page_of(rows, args["limit"], "id")
+    return {"items": [r._asdict() for r in page["items"]], "next_cursor": page["next_cursor"]}
 
 
+@caller_only  # a donation needs the caller's id only: its login check loads no User
 @blp.post("/transfers")
-@blp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)
-@blp.arguments(DonateArgs)
+@blp.arguments(IdempotencyHeader(), location="headers", as_kwargs=True)  # instances: a class is
+@blp.arguments(DonateArgs())  # instantiated on every request
 @blp.response(201, StatementItem)
 @remember_failures
 def donate(args, key):
     """Donate points to another person (Idempotency-Key required)."""
-    user = current_user()
+    user = current_caller()
     t = service.donate(db.session, from_user_id=user.id, to_user_id=args["to_user_id"], amount=args["amount"],
                        memo=args["memo"], idempotency_key=f"donate:{user.id}:{key}")
     return service.statement_item(t, t.debit_account_id)

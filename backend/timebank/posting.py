@@ -23,7 +23,6 @@ from sqlalchemy.orm.session import make_transient_to_detached
 from backend.db import DriverStatement
 from backend.errors import NotFound
 from backend.timebank.accounts import add_to_accounts, counter_deltas, lock_account_rows
-from backend.timebank.bulk import is_pg
 from backend.timebank.chain import content_digest, link_hash
 from backend.timebank.errors import AccountClosed, IdempotencyMismatch, InsufficientBalance
 from backend.timebank.idempotency import replay, replay_failure
@@ -66,8 +65,10 @@ def post(session: Session, fields: dict, reversed_kind: str | None = None) -> Tr
     InsufficientBalance (nothing written then). Returns the Transfer, persistent in the session."""
     d_id, c_id, amount = fields["debit_account_id"], fields["credit_account_id"], fields["amount"]
     key, fp = fields["idempotency_key"], fields["fingerprint"]
-    if is_pg(session):
-        rows = LOCK_PG.all(session.connection(), {"key": key, "d": d_id, "c": c_id})
+    conn = session.connection()
+    pg = conn.dialect.name == "postgresql"
+    if pg:
+        rows = LOCK_PG.all(conn, {"key": key, "d": d_id, "c": c_id})
         if rows and rows[0].prior_id is not None:
             if rows[0].prior_fp != fp:
                 raise IdempotencyMismatch(details={"idempotency_key": key})
@@ -92,8 +93,8 @@ def post(session: Session, fields: dict, reversed_kind: str | None = None) -> Tr
                "credit_prev_hash": c.head_hash,
                "hash": link_hash(content_digest(fields), dba, cba, d.head_hash, c.head_hash)}
     debit_delta, credit_delta = counter_deltas(fields["kind"], amount, reversed_kind)
-    if is_pg(session):
-        written["id"] = WRITE_PG.first(session.connection(), {
+    if pg:
+        written["id"] = WRITE_PG.first(conn, {
             **fields, **written, "d_earned": debit_delta.get("earned_posted", 0),
             "c_earned": credit_delta.get("earned_posted", 0), "d_spent": debit_delta.get("spent_posted", 0),
             "c_spent": credit_delta.get("spent_posted", 0)}).id
