@@ -193,6 +193,8 @@ def test_mixed_concurrent_postings_neither_deadlock_nor_break_the_chains(app, ci
     people = [city.member.id, city.member2.id, city.resident.id, city.staff2.id]
     for u in people:
         tb.give(city.c1.id, u, 50)
+    for u in people:  # enough besides, so a reversal of the 50 never finds the wallet short
+        tb.give(city.c1.id, u, 100)
     reward = Reward(community_id=city.c1.id, name="毛巾", points=3, stock=8, created_by_id=city.staff1.id)
     db.session.add(reward)
     db.session.commit()
@@ -227,6 +229,7 @@ def test_mixed_concurrent_postings_neither_deadlock_nor_break_the_chains(app, ci
 
     outcomes = _run(40, work)
     assert set(outcomes) <= {"ok", "ACCOUNT_CLOSED", "ALREADY_REVERSED", "INSUFFICIENT_BALANCE"}, outcomes
+    # the three earnings reversed (member, member2, resident: never the closed wallet), once each
     assert db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.kind == "reverse")) == 3
     report = verify(db.session)
     assert report["ok"], report
