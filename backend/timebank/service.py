@@ -14,7 +14,7 @@ from backend.timebank.idempotency import fingerprint, tag
 from backend.timebank.models import TRANSFER_KINDS, WALLET, Account, Transfer
 from backend.timebank.posting import post, reversed_kind_of
 from backend.timebank.statement import (  # noqa: F401  (re-exported)
-    statement_item, statement_page, statement_query, wallet_summary)
+    statement_item, statement_query, wallet_statement, wallet_summary)
 
 MEMO_MAX = 200
 # The key's lock, both people and their wallets, in one statement sent to the driver's cursor.

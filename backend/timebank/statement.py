@@ -5,7 +5,7 @@ A wallet's transfers are those it is debited by and those it is credited by. One
 (debit_account_id, id) and (credit_account_id, id): PostgreSQL walks the primary key
 backwards and filters, which on a large ledger reads ~100k rows for 20. Here the statement
 is a UNION ALL of the two sides (a transfer never has the same account on both sides, so no
-row appears twice). A page (`statement_page`) also cuts each side at the page inside the
+row appears twice). A page (`wallet_statement`) also cuts each side at the page inside the
 branch: PostgreSQL 15 does not push an outer ORDER BY ... LIMIT into the union's branches,
 and without that it reads and sorts every row of the wallet.
 
@@ -71,26 +71,6 @@ def statement_select(wallet_id: int) -> StatementSelect:
     q = StatementSelect(aliased(Transfer, sides))
     q._statement_sides = sides
     return q
-
-
-def statement_page(session: Session, wallet_id: int, limit: int, before_id: int | None = None) -> list[Transfer]:
-    """The wallet's `limit` newest transfers with id < before_id (all when None), newest first.
-
-    Each side is cut at `limit` by its own ordered index scan (ORDER BY id DESC LIMIT inside the
-    branch), then the two short lists are merged: about 2 × limit rows read, whatever the wallet's
-    history. PostgreSQL 15 does not plan `statement_select(...).order_by(id).limit(n)` that way:
-    it reads every row of the wallet on both sides and sorts them (p99 7.5× slower with 10M
-    transfers than with 10k)."""
-    t = Transfer.__table__
-
-    def side(account_id):
-        q = select(t).where(account_id == wallet_id)
-        if before_id is not None:
-            q = q.where(t.c.id < before_id)
-        return select(q.order_by(t.c.id.desc()).limit(limit).subquery())  # a subquery: SQLite too
-
-    sides = union_all(side(t.c.debit_account_id), side(t.c.credit_account_id)).subquery("statement")
-    return list(session.scalars(select(aliased(Transfer, sides)).order_by(sides.c.id.desc()).limit(limit)))
 
 
 def statement_query(session: Session, user_id: int) -> tuple[Select, int | None]:
