@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -61,15 +61,19 @@ def lock_key(session: Session, key: str) -> None:
         sqlite_write_lock(session)
 
 
+# One encoder, made once: json.dumps with options builds a new one on every call.
+_CONTENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _canonical(value):
-    if hasattr(value, "astimezone"):
+    if isinstance(value, datetime):
         return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return value
 
 
 def content_digest(fields: dict) -> str:
     """sha256 of the transfer's content (what it moves, between whom, why, when)."""
-    body = json.dumps([_canonical(fields.get(k)) for k in CONTENT], ensure_ascii=False, separators=(",", ":"))
+    body = _CONTENT_JSON.encode([_canonical(fields.get(k)) for k in CONTENT])
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -78,7 +82,6 @@ def link_hash(digest: str, debit_balance_after: int, credit_balance_after: int, 
     """The chained hash of a transfer's content digest, balances after and previous heads."""
     body = f"{digest}|{debit_balance_after}|{credit_balance_after}|{debit_prev}|{credit_prev}"
     return hashlib.sha256(body.encode()).hexdigest()
-
 
 
 def transfer_hash(fields: dict) -> str:

@@ -21,9 +21,12 @@ from backend.timebank.errors import IdempotencyMismatch
 from backend.timebank.models import LedgerFailure, Transfer
 
 
+_REQUEST_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)  # made once, not per call
+
+
 def fingerprint(request: dict) -> str:
     """A stable digest of what a request asks for."""
-    return hashlib.sha256(json.dumps(request, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return hashlib.sha256(_REQUEST_JSON.encode(request).encode()).hexdigest()
 
 
 def tag(exc: DomainError, key: str, fp: str) -> DomainError:
