@@ -11,6 +11,22 @@ WALLETS = 2000
 SECONDS = 10
 
 
+PER_ROUND = 15_000  # distinct requests (fresh idempotency keys) for one round of SECONDS
+
+
+def _round(server, lines: list[tuple], database: str, connections: int, profile: str | None = None) -> dict:
+    """One timed wrk run with the CPU per request of the server's workers and database backends."""
+    before, pg_before = env.worker_cpu(server), env.postgres_cpu(database)
+    if profile:
+        with env.profiled(server, SECONDS - 2, profile):
+            res = env.wrk(server.url, env.write_requests(lines), connections=connections, once=False, duration=SECONDS)
+    else:
+        res = env.wrk(server.url, env.write_requests(lines), connections=connections, once=False, duration=SECONDS)
+    res["cpu_ms"] = (env.worker_cpu(server) - before) * 1000 / max(res["requests"], 1)
+    res["pg_ms"] = env.cpu_delta(pg_before, env.postgres_cpu(database)) * 1000 / max(res["requests"], 1)
+    return res
+
+
 def run(profile: str | None = None, connections: int = 32) -> Row:
     row = Row(f"donations, random wallets ({connections} conns, {SECONDS}s)", target="≥0.6x, verify ok")
     if not product.has_route("post", "/api/v1/transfers"):
@@ -21,40 +37,35 @@ def run(profile: str | None = None, connections: int = 32) -> Row:
     with app.app_context():
         _, cs, _ = product.city()
         ids = wallets.funded(WALLETS, 100_000, cs[0].id)
-        pairs = [rnd.sample(range(WALLETS), 2) for _ in range(20_000)]
-        lines = [("POST", "/api/v1/transfers", product.token(ids[a]), {"to_user_id": ids[b], "amount": 1, "memo": "压测"},
-                  uuid.uuid4().hex[:12]) for a, b in pairs]
+        tokens = {u: product.token(u) for u in ids}
+        rounds = [[rnd.sample(range(WALLETS), 2) for _ in range(PER_ROUND)] for _ in range(env.ROUNDS + 1)]
+        lines = [[("POST", "/api/v1/transfers", tokens[ids[a]], {"to_user_id": ids[b], "amount": 1, "memo": "压测"},
+                   uuid.uuid4().hex[:12]) for a, b in pairs] for pairs in rounds]
+        clines = [[("POST", "/transfer", None, {"from": a + 1, "to": b + 1, "amount": 1, "memo": "压测"}, None)
+                   for a, b in pairs] for pairs in rounds]
         curl = env.recreate_database(env.CEILING_DB)
         ceiling.setup(curl, accounts=WALLETS, balance=100_000)
-        clines = [("POST", "/transfer", None, {"from": a + 1, "to": b + 1, "amount": 1, "memo": "压测"}, None)
-                  for a, b in pairs]
-        with env.serving("bench.ceiling:app", {"CEILING_DATABASE_URL": curl}) as server:
-            env.wrk(server.url, env.write_requests(clines[:500]), connections=connections, once=False, duration=2)
-            before, pg_before = env.worker_cpu(server), env.postgres_cpu(env.CEILING_DB)
-            ceil = env.wrk(server.url, env.write_requests(clines), connections=connections, once=False, duration=SECONDS)
-            ceil["cpu_ms"] = (env.worker_cpu(server) - before) * 1000 / max(ceil["requests"], 1)
-            ceil["pg_ms"] = env.cpu_delta(pg_before, env.postgres_cpu(env.CEILING_DB)) * 1000 / max(ceil["requests"], 1)
-        with env.serving("wsgi:app") as server:
-            env.wrk(server.url, env.write_requests(lines[:500]), connections=connections, once=False, duration=2)
-            before, pg_before = env.worker_cpu(server), env.postgres_cpu(env.DB)
-            if profile:
-                with env.profiled(server, SECONDS - 2, profile):
-                    prod = env.wrk(server.url, env.write_requests(lines), connections=connections, once=False,
-                                   duration=SECONDS)
-            else:
-                prod = env.wrk(server.url, env.write_requests(lines), connections=connections, once=False,
-                               duration=SECONDS)
-            prod["cpu_ms"] = (env.worker_cpu(server) - before) * 1000 / max(prod["requests"], 1)
-            prod["pg_ms"] = env.cpu_delta(pg_before, env.postgres_cpu(env.DB)) * 1000 / max(prod["requests"], 1)
+        ceils, prods = [], []
+        with env.serving("bench.ceiling:app", {"CEILING_DATABASE_URL": curl}) as cserver, \
+                env.serving("wsgi:app") as server:
+            # warm-up (round 0's requests), then the rounds alternately, so a drift hits both
+            env.wrk(cserver.url, env.write_requests(clines[0][:500]), connections=connections, once=False, duration=2)
+            env.wrk(server.url, env.write_requests(lines[0][:500]), connections=connections, once=False, duration=2)
+            for r in range(1, env.ROUNDS + 1):
+                ceils.append(_round(cserver, clines[r], env.CEILING_DB, connections))
+                prods.append(_round(server, lines[r], env.DB, connections,
+                                    profile if r == env.ROUNDS else None))
             row.rss = server.worker_rss_mb()
         check = wallets.verify()
+    prod, ceil = env.median_run(prods), env.median_run(ceils)
     row.product = f"{prod['rps']:.0f} tx/s p99 {prod['p99']:.0f}ms"
     row.ceiling = f"{ceil['rps']:.0f} tx/s p99 {ceil['p99']:.0f}ms"
-    row.ratio = prod["rps"] / ceil["rps"]
-    ok201 = prod["statuses"].get(201, 0)
-    row.ok = row.ratio >= 0.6 and bool(check.get("ok")) and ok201 == prod["requests"]
-    row.notes.append(f"CPU per request: gunicorn workers {prod['cpu_ms']:.2f} ms (ceiling {ceil['cpu_ms']:.2f}), "
-                     f"PostgreSQL {prod['pg_ms']:.2f} ms (ceiling {ceil['pg_ms']:.2f})")
-    row.notes.append(f"product statuses {dict(prod['statuses'])}; ceiling {dict(ceil['statuses'])}; "
-                     f"verify {check}")
+    row.ratio = env.median_ratio(prods, ceils)
+    all201 = all(p["statuses"].get(201, 0) == p["requests"] for p in prods)
+    row.ok = row.ratio >= 0.6 and bool(check.get("ok")) and all201
+    row.notes.append(env.rounds_note(prods, ceils, "tx/s"))
+    row.notes.append(f"CPU per request (medians): gunicorn workers {prod['cpu_ms']:.2f} ms (ceiling "
+                     f"{ceil['cpu_ms']:.2f}), PostgreSQL {prod['pg_ms']:.2f} ms (ceiling {ceil['pg_ms']:.2f})")
+    row.notes.append(f"product statuses {[dict(p['statuses']) for p in prods]}; "
+                     f"ceiling {[dict(c['statuses']) for c in ceils]}; verify {check}")
     return row

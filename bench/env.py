@@ -78,6 +78,34 @@ def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
+# HTTP workloads run the ceiling and the product alternately this many times and report
+# medians: on a shared VM the speed of the machine drifts by tens of per cent within minutes.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median throughput, with every figure the median over the runs."""
+    import statistics
+
+    out = dict(sorted(runs, key=lambda r: r["rps"])[len(runs) // 2])
+    for k in ("rps", "p50", "p90", "p99", "cpu_ms", "pg_ms"):
+        if all(k in r for r in runs):
+            out[k] = statistics.median(r[k] for r in runs)
+    return out
+
+
+def median_ratio(prods: list[dict], ceils: list[dict]) -> float:
+    """The median of the rounds' product/ceiling throughput ratios (each round ran both back to back)."""
+    import statistics
+
+    return statistics.median(p["rps"] / c["rps"] for p, c in zip(prods, ceils))
+
+
+def rounds_note(prods: list[dict], ceils: list[dict], unit: str) -> str:
+    return "rounds (product/ceiling): " + ", ".join(
+        f"{p['rps']:.0f}/{c['rps']:.0f} {unit} = {p['rps'] / c['rps']:.2f}x" for p, c in zip(prods, ceils))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
