@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from backend.api.common import LocalDateTime, PageArgs
+from backend.db import utcnow
 from backend.tasks import services
 from backend.tasks.queries import STATUSES
 
@@ -51,6 +52,10 @@ class CreateTaskArgs(ma.Schema):
     def _times(self, data, **kw):
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
             raise ma.ValidationError("结束时间必须晚于开始时间", "ends_at")
+        # a task already over can be neither signed up for nor attended: a typo, not a post
+        # (one already under way may be posted: late-notice help is still help)
+        if data.get("ends_at") and data["ends_at"] <= utcnow():
+            raise ma.ValidationError("结束时间已过，请检查日期", "ends_at")
 
     @ma.post_load
     def _flat(self, data, **kw):

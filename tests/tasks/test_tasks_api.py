@@ -76,6 +76,18 @@ def test_end_before_start_is_422(client, city, login):
     assert resp.status_code == 422 and "ends_at" in resp.get_json()["error"]["details"]
 
 
+def test_a_task_already_over_is_not_posted_one_under_way_is(client, city, login):
+    over = task_body(starts_at=(utcnow() - timedelta(hours=3)).isoformat(),
+                     ends_at=(utcnow() - timedelta(hours=1)).isoformat())
+    resp = client.post(f"/api/v1/communities/{city.c1.id}/tasks", json=over, headers=login("staff1"))
+    assert resp.status_code == 422 and resp.get_json()["error"]["details"]["ends_at"] == ["结束时间已过，请检查日期"]
+    assert db.session.scalar(select(Task).where(Task.title == over["title"])) is None
+    under_way = task_body(starts_at=(utcnow() - timedelta(minutes=30)).isoformat(),
+                          ends_at=(utcnow() + timedelta(hours=1)).isoformat())
+    resp = client.post(f"/api/v1/communities/{city.c1.id}/tasks", json=under_way, headers=login("staff1"))
+    assert resp.status_code == 201, resp.get_json()
+
+
 def test_missing_fields_are_422(client, city, login):
     resp = client.post(f"/api/v1/communities/{city.c1.id}/tasks", json={}, headers=login("staff1"))
     assert resp.status_code == 422
