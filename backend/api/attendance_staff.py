@@ -4,9 +4,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import LocalDateTime, PageArgs, _decode, _encode, current_user, page_schema
+from backend.api.common import LocalDateTime, PageArgs, _encode, current_user, cursor_id, page_schema
 from backend.attendance import staff
-from backend.errors import ValidationFailed
 
 blp = Blueprint("attendance_staff", __name__, url_prefix="/api/v1", description="签到管理（社区工作人员）")
 
@@ -62,9 +61,7 @@ class AttendanceConfirmResult(ma.Schema):
 @blp.response(200, AttendanceList)
 def list_attendances(args, task_id):
     """The task's claimers with their attendance, by user id, a page at a time (staff of the task's community)."""
-    after = _decode(args["cursor"]) if args["cursor"] else None
-    if after is not None and (not isinstance(after, int) or isinstance(after, bool)):
-        raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
+    after = cursor_id(args["cursor"])
     items, last = staff.task_roster(current_user(), task_id, limit=args["limit"], after=after)
     return {"items": items, "next_cursor": _encode(last) if last is not None else None}
 
