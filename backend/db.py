@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from collections import namedtuple
 from typing import Any, Callable, TypeVar
@@ -108,8 +109,7 @@ class DriverStatement:
     takes and returns Python values as they are: aware datetimes, bools, floats) the SQL is
     compiled once and sent straight to the cursor; on any other database the statement runs
     through SQLAlchemy as usual. Either way it belongs to the session's transaction, statement
-    listeners (before_cursor_execute) see it, and a driver error is wrapped and handled by
-    SQLAlchemy (a dropped connection is invalidated, the error mapped as any other)."""
+    listeners see it, and a driver error is wrapped and handled by SQLAlchemy (`driver_cursor`)."""
 
     def __init__(self, stmt):
         if getattr(stmt, "is_dml", False):  # a text() INSERT is fine: it names every value itself
@@ -138,17 +138,29 @@ class DriverStatement:
             self._compiled = (str(compiled), fixed, None)
         sql, fixed, row_type = self._compiled
         args = {**fixed, **params}
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            for listener in conn.dispatch.before_cursor_execute:
-                listener(conn, cursor, sql, args, None, False)
+        with driver_cursor(conn, sql, args) as cursor:
             cursor.execute(sql, args)
             rows = ([] if (row := cursor.fetchone()) is None else [row]) if one else cursor.fetchall()
             if row_type is None:
                 row_type = namedtuple("Row", [d.name for d in cursor.description])
                 self._compiled = (sql, fixed, row_type)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            conn._handle_dbapi_exception(exc, sql, args, cursor, None)  # raises SQLAlchemy's error
-        finally:
-            cursor.close()
         return [row_type._make(r) for r in rows]
+
+
+@contextmanager
+def driver_cursor(conn: Connection, sql: str, params: dict):
+    """psycopg's own cursor of a SQLAlchemy connection, for running `sql` on it in the connection's
+    transaction: statement listeners (before/after_cursor_execute) see it as any other statement,
+    and a driver error is wrapped and handled by SQLAlchemy (IntegrityError and so on, a dropped
+    connection invalidated)."""
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        for listener in conn.dispatch.before_cursor_execute:
+            listener(conn, cursor, sql, params, None, False)
+        yield cursor
+        for listener in conn.dispatch.after_cursor_execute:
+            listener(conn, cursor, sql, params, None, False)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        conn._handle_dbapi_exception(exc, sql, params, cursor, None)  # raises SQLAlchemy's error
+    finally:
+        cursor.close()

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
+from backend.db import driver_cursor
 from backend.timebank.models import Transfer
 
 # (column, PostgreSQL type) of a transfer row, in insert order.
@@ -70,22 +71,11 @@ def insert_transfers(session: Session, rows: Iterable[dict]) -> list[dict]:
 
 def copy_rows(conn: Connection, sql: str, rows: Iterable[tuple]) -> None:
     """COPY ... FROM STDIN these rows (any iterable, consumed as they are sent) on the connection's
-    psycopg cursor, in its transaction.
-    Statement listeners (before_cursor_execute) see it as any other statement; a driver error is
-    wrapped and handled by SQLAlchemy (IntegrityError and so on, a dropped connection invalidated)."""
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        for listener in conn.dispatch.before_cursor_execute:
-            listener(conn, cursor, sql, {}, None, False)
-        with cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-        for listener in conn.dispatch.after_cursor_execute:
-            listener(conn, cursor, sql, {}, None, False)
-    except conn.dialect.loaded_dbapi.Error as exc:
-        conn._handle_dbapi_exception(exc, sql, {}, cursor, None)  # raises SQLAlchemy's error
-    finally:
-        cursor.close()
+    psycopg cursor, in its transaction (backend.db.driver_cursor: listeners see it, errors are
+    SQLAlchemy's)."""
+    with driver_cursor(conn, sql, {}) as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def open_wallets_pg(session: Session, user_ids: list[int], now) -> dict[int, int]:
