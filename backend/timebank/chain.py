@@ -31,6 +31,9 @@ CONTENT = ("debit_account_id", "credit_account_id", "amount", "kind", "ref_type"
            "idempotency_key", "reverses_id", "created_at")
 HASHED = CONTENT + ("debit_balance_after", "credit_balance_after", "debit_prev_hash", "credit_prev_hash")
 KEY_LOCK_SPACE = 0x54424B  # "TBK": the first half of the advisory lock tag of idempotency keys
+# The key's lock as an SQL expression (PostgreSQL; parameters from key_lock_params): lock_key
+# selects it alone, a caller may select it in its own first statement to save a round trip.
+KEY_LOCK_SQL = "pg_advisory_xact_lock(:space, hashtext(:key))"
 
 
 def _insert(session: Session):
@@ -55,14 +58,18 @@ def lock_key(session: Session, key: str) -> None:
     """Queue behind any other transaction working under the same idempotency key (held to
     commit; re-entrant). PostgreSQL: a transaction-level advisory lock on the key's hash."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
-                        {"space": KEY_LOCK_SPACE, "key": key})
+        session.execute(text(f"SELECT {KEY_LOCK_SQL}"), key_lock_params(key))
     else:
         sqlite_write_lock(session)
 
 
 # One encoder, made once: json.dumps with options builds a new one on every call.
 _CONTENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def key_lock_params(key: str) -> dict:
+    """The parameters of KEY_LOCK_SQL for this idempotency key."""
+    return {"space": KEY_LOCK_SPACE, "key": key}
 
 
 def _canonical(value):

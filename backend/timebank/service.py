@@ -8,7 +8,7 @@ from backend.db import DriverStatement, utcnow
 from backend.errors import DomainError, NotFound, ValidationFailed
 from backend.timebank.accounts import community_accounts, ensure_wallets, expire_account, lock_account_rows, wallet_id
 from backend.timebank.bulk import is_pg
-from backend.timebank.chain import KEY_LOCK_SPACE, lock_key
+from backend.timebank.chain import KEY_LOCK_SQL, key_lock_params, lock_key
 from backend.timebank.errors import AlreadyReversed, NotReversible
 from backend.timebank.idempotency import fingerprint, tag
 from backend.timebank.models import TRANSFER_KINDS, WALLET, Account, Transfer
@@ -20,7 +20,7 @@ MEMO_MAX = 200
 # The key's lock, both people and their wallets, in one statement sent to the driver's cursor.
 # The wallet is a correlated look-up by the partial unique index whatever the statistics say.
 _DONORS_PG = DriverStatement(text(
-    "SELECT u.id, u.closed_at, pg_advisory_xact_lock(:space, hashtext(:key)) AS key_lock, "
+    f"SELECT u.id, u.closed_at, {KEY_LOCK_SQL} AS key_lock, "
     f"(SELECT a.id FROM ledger_accounts AS a WHERE a.user_id = u.id AND a.kind = '{WALLET}') AS wallet_id "
     "FROM users AS u WHERE u.id IN (:a, :b)"))
 
@@ -79,7 +79,7 @@ def donate(session: Session, *, from_user_id: int, to_user_id: int, amount: int,
         raise ValidationFailed(details={"to_user_id": ["不能转赠给自己"]})
     # one statement for the key's lock, the recipient and both wallets (no User objects)
     if is_pg(session):
-        rows = _DONORS_PG.all(session.connection(), {"space": KEY_LOCK_SPACE, "key": idempotency_key,
+        rows = _DONORS_PG.all(session.connection(), {**key_lock_params(idempotency_key),
                                                      "a": from_user_id, "b": to_user_id})
     else:
         lock_key(session, idempotency_key)
