@@ -53,7 +53,10 @@ class TaskClaim(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column()
     reminded_at: Mapped[datetime | None] = mapped_column()  # the task_reminder went out (once per claim)
     __table_args__ = (
-        Index("ix_task_claims_task", "task_id", "status"),
+        # user_id last: a task's claims by status, and one person's claim on a task whatever
+        # plan the database picks (with (task_id, status) alone a prepared generic plan read every
+        # claim of the task for each scan: a check-in burst was quadratic)
+        Index("ix_task_claims_task", "task_id", "status", "user_id"),
         Index(
             "uq_task_claims_active", "task_id", "user_id", unique=True,
             postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'"),

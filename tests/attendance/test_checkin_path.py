@@ -1,8 +1,10 @@
 """The short path of a scan: statements per scan, and the answers when a write loses a race."""
+import re
 from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from psycopg import sql as psql
 from sqlalchemy import event
 
 from backend.attendance import checkin_tasks, services
@@ -10,7 +12,8 @@ from backend.attendance.models import ABSENT, CHECKED_IN, SOURCE_MANUAL, SOURCE_
 from backend.errors import InvalidState
 from backend.extensions import db
 from tests.attendance.conftest import NEAR, T0
-from tests.helpers import error_code
+from backend.auth.models import User
+from tests.helpers import error_code, needs_pg
 
 
 @contextmanager
@@ -176,3 +179,34 @@ def test_the_driver_path_reads_what_sqlalchemy_reads(city, clock, make_task, cla
     assert fast.a_checkin_at == T0 + timedelta(minutes=1) and fast.a_checkin_distance_m > 100
     with pytest.raises(TypeError):  # Core DML gets Python-side defaults only through SQLAlchemy
         checkin_tasks.DriverStatement(checkin_tasks._SCAN_OUT)
+
+
+@needs_pg
+def test_the_claim_look_up_is_one_probe_in_a_prepared_plan(city, make_task, claim):
+    """psycopg prepares a statement after five executions and PostgreSQL may then keep a generic
+    plan, in which `status = $n` cannot pick the partial unique index on active claims: the
+    look-up must still read one claim, not every claim of the task (a burst went quadratic)."""
+    task = make_task(capacity=200)
+    people = [User(nickname=f"党员{i}") for i in range(120)]
+    db.session.add_all(people)
+    db.session.commit()
+    claim(task, *people)
+    compiled = checkin_tasks._SCAN.stmt.compile(dialect=db.engine.dialect)
+    names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", str(compiled))))
+    sql = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", str(compiled))
+    params = {**compiled.params, "task_id": task.id, "user_id": people[60].id}
+    with db.engine.connect() as conn:
+        cur = conn.connection.driver_connection.cursor()
+        cur.execute("SET plan_cache_mode = force_generic_plan")
+        types = ", ".join("int" if n.endswith("_id") else "text" for n in names)
+        cur.execute(f"PREPARE scan_probe ({types}) AS {sql}")
+        cur.execute(psql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE scan_probe({})").format(
+            psql.SQL(", ").join(psql.Literal(params[n]) for n in names)))
+        plan = cur.fetchone()[0]
+        conn.rollback()
+
+    def nodes(node):
+        return [node] + [n for child in node.get("Plans", []) for n in nodes(child)]
+
+    claims = [n for n in nodes(plan[0]["Plan"]) if n.get("Relation Name") == "task_claims"]
+    assert claims and all(n["Actual Rows"] + n.get("Rows Removed by Filter", 0) <= 1 for n in claims), claims
