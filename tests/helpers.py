@@ -1,7 +1,12 @@
 """Test helpers importable from any test module."""
 import os
+import re
 
 import pytest
+from psycopg import sql as psql
+from sqlalchemy import event
+
+from backend.extensions import db
 
 ON_PG = bool(os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"))
 needs_pg = pytest.mark.skipif(not ON_PG, reason="needs PostgreSQL (set TEST_DATABASE_URL)")
@@ -10,3 +15,51 @@ needs_pg = pytest.mark.skipif(not ON_PG, reason="needs PostgreSQL (set TEST_DATA
 def error_code(resp) -> str:
     """The contract's error code of a response."""
     return resp.get_json()["error"]["code"]
+
+
+def rows_read_in_generic_plans(call, analyze: tuple[str, ...] = ()) -> list[tuple[str, dict[str, int]]]:
+    """Run call(), then plan each SELECT it sent as a prepared statement under a forced generic
+    plan (psycopg prepares a statement after five executions, and PostgreSQL may then keep the
+    generic plan) and run it with EXPLAIN ANALYZE: [(sql, {table: rows read})], rows read being
+    the rows a scan returned plus those its filter removed, over all its loops. The tables in
+    `analyze` are analyzed first; the others keep whatever statistics they have (none after a
+    test's TRUNCATE and inserts, as after a bulk load). PostgreSQL only; the data must be committed."""
+    sent = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            sent.append((statement, parameters or {}))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+        db.session.rollback()
+
+    def scans(node):
+        return [node] + [n for child in node.get("Plans", []) for n in scans(child)]
+
+    out = []
+    with db.engine.connect() as conn:
+        cur = conn.connection.driver_connection.cursor()
+        for table in analyze:
+            cur.execute(psql.SQL("ANALYZE {}").format(psql.Identifier(table)))
+        cur.execute("SET plan_cache_mode = force_generic_plan")
+        for statement, params in sent:
+            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
+            prepared = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", statement)
+            cur.execute(f"PREPARE generic_probe AS {prepared.replace('%%', '%')}")
+            args = psql.SQL("({})").format(psql.SQL(", ").join(psql.Literal(params[n]) for n in names))
+            cur.execute(psql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE generic_probe{}").format(
+                args if names else psql.SQL("")))
+            plan = cur.fetchone()[0][0]["Plan"]
+            cur.execute("DEALLOCATE generic_probe")
+            read: dict[str, int] = {}
+            for n in scans(plan):
+                if "Relation Name" in n:
+                    rows = (n["Actual Rows"] + n.get("Rows Removed by Filter", 0)) * n.get("Actual Loops", 1)
+                    read[n["Relation Name"]] = read.get(n["Relation Name"], 0) + rows
+            out.append((statement, read))
+        conn.rollback()
+    return out

@@ -46,6 +46,9 @@ class HouseholdLink(Base):
     ended_at: Mapped[datetime | None] = mapped_column()
     __table_args__ = (
         Index("ix_household_links_user", "user_id", "status"),
+        # A household's active links whatever the plan (a generic plan cannot use the partial
+        # index below for `status = $n`, and read every link once per household listed).
+        Index("ix_household_links_household", "household_id", "status"),
         Index("uq_household_links_active", "household_id", "user_id", unique=True,
               postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
     )

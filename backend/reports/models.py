@@ -75,6 +75,9 @@ class UnitReport(Base):
     unit: Mapped[Unit] = relationship(lazy="selectin")
     __table_args__ = (
         Index("ix_unit_reports_community", "community_id", "status", "id"),
+        # A unit's reports (by status or not) whatever the plan: the partial index below serves
+        # only a plan that sees a literal live status, a generic plan read every unit report.
+        Index("ix_unit_reports_unit", "unit_id", "status"),
         Index("uq_unit_reports_live", "unit_id", "community_id", unique=True,
               postgresql_where=text("status IN ('pending', 'approved')"),
               sqlite_where=text("status IN ('pending', 'approved')")),

@@ -47,6 +47,9 @@ class Account(Base):
         CheckConstraint("debits_posted >= 0 AND credits_posted >= 0", name="posted_non_negative"),
         Index("uq_ledger_accounts_wallet", "user_id", unique=True,
               postgresql_where=text("kind = 'wallet'"), sqlite_where=text("kind = 'wallet'")),
+        # A person's wallet by (user_id, kind) whatever the plan: a prepared statement's generic
+        # plan cannot prove `kind = $n` implies the partial index's predicate and read every account.
+        Index("ix_ledger_accounts_user", "user_id", "kind"),
         Index("uq_ledger_accounts_community", "community_id", "kind", unique=True,
               postgresql_where=text("community_id IS NOT NULL"), sqlite_where=text("community_id IS NOT NULL")),
     )
