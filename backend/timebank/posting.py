@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.session import make_transient_to_detached
 
-from backend.db import DriverStatement
+from backend.db import DriverStatement, attach_written
 from backend.errors import NotFound
 from backend.timebank.accounts import add_to_accounts, counter_deltas, lock_account_rows
 from backend.timebank.chain import content_digest, link_hash
@@ -102,10 +101,7 @@ def post(session: Session, fields: dict, reversed_kind: str | None = None) -> Tr
         written["id"] = session.execute(insert(Transfer.__table__).values(**fields, **written)).inserted_primary_key[0]
         add_to_accounts(session, {d_id: debit_delta, c_id: credit_delta}, heads={d_id: written["hash"],
                                                                                   c_id: written["hash"]})
-    t = Transfer(**fields, **written)
-    make_transient_to_detached(t)  # its row is written: attach it as persistent, no INSERT, no SELECT
-    session.add(t)
-    return t
+    return attach_written(session, Transfer, {**fields, **written})  # no INSERT, no SELECT
 
 
 def reversed_kind_of(session: Session, transfer_id: int | None) -> str | None:
