@@ -153,7 +153,9 @@ def attach_written(session: Session, cls: type[T], values: dict) -> T:
     every column, the primary key included), attached to the session as persistent: no INSERT,
     no SELECT. The attributes go straight into the instance's dict; the constructor would pass
     each through the ORM's set events and history, a tenth of a donation's CPU."""
-    obj = cls.__mapper__.class_manager.new_instance()
+    mapper = cls.__mapper__
+    mapper.registry.configure()  # a no-op once done; the constructor would, new_instance() does not
+    obj = mapper.class_manager.new_instance()
     obj.__dict__.update(values)
     make_transient_to_detached(obj)  # identity key from the primary key; the values are its committed state
     session.add(obj)
