@@ -139,7 +139,7 @@ class DriverStatement:
             self._compiled = (str(compiled), fixed, None)
         sql, fixed, row_type = self._compiled
         args = {**fixed, **params}
-        with driver_cursor(conn, sql, args) as cursor:
+        with driver_cursor(conn, sql, args, keep=True) as cursor:
             cursor.execute(sql, args)
             rows = ([] if (row := cursor.fetchone()) is None else [row]) if one else cursor.fetchall()
             if row_type is None:
@@ -163,12 +163,14 @@ def attach_written(session: Session, cls: type[T], values: dict) -> T:
 
 
 @contextmanager
-def driver_cursor(conn: Connection, sql: str, params: dict):
+def driver_cursor(conn: Connection, sql: str, params: dict, *, keep: bool = False):
     """psycopg's own cursor of a SQLAlchemy connection, for running `sql` on it in the connection's
     transaction: statement listeners (before/after_cursor_execute) see it as any other statement,
     and a driver error is wrapped and handled by SQLAlchemy (IntegrityError and so on, a dropped
-    connection invalidated)."""
-    cursor = conn.connection.driver_connection.cursor()
+    connection invalidated). `keep`: the connection's kept cursor, made once per driver
+    connection and used again by the next statement (a new cursor and its closing were a fifth
+    of a short statement's Python)."""
+    cursor = _kept_cursor(conn) if keep else conn.connection.driver_connection.cursor()
     try:
         for listener in conn.dispatch.before_cursor_execute:
             listener(conn, cursor, sql, params, None, False)
@@ -178,4 +180,16 @@ def driver_cursor(conn: Connection, sql: str, params: dict):
     except conn.dialect.loaded_dbapi.Error as exc:
         conn._handle_dbapi_exception(exc, sql, params, cursor, None)  # raises SQLAlchemy's error
     finally:
-        cursor.close()
+        if not keep:
+            cursor.close()
+
+
+def _kept_cursor(conn: Connection):
+    """A cursor kept in the pooled connection's info (it lives as long as the driver connection;
+    a replaced connection gets a new one). A connection serves one thread at a time."""
+    driver = conn.connection.driver_connection
+    info = conn.connection.info
+    cursor = info.get("driver_cursor")
+    if cursor is None or cursor.connection is not driver or cursor.closed:
+        cursor = info["driver_cursor"] = driver.cursor()
+    return cursor

@@ -1,8 +1,10 @@
 """backend.db helpers that the hot paths lean on."""
-from sqlalchemy import String, create_engine, event, insert
+from sqlalchemy import String, create_engine, event, insert, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from backend.db import attach_written
+from backend.db import DriverStatement, attach_written
+from backend.extensions import db
+from tests.helpers import needs_pg
 
 
 def _fresh_model():
@@ -38,3 +40,32 @@ def test_an_object_for_a_written_row_is_persistent_without_any_sql():
         session.commit()
         assert statements == []  # no SELECT to load it, no INSERT at the commit
         assert [(t.id, t.name) for t in session.query(Thing)] == [(new_id, "甲")]
+
+
+@needs_pg
+def test_driver_statements_share_one_cursor_until_the_connection_is_replaced(app):
+    """DriverStatement keeps one psycopg cursor per driver connection; a connection the pool
+    replaces (here invalidated, as after a dropped connection) gets a new cursor that works."""
+    probe = DriverStatement(text("SELECT CAST(:n AS int) AS n"))
+    cursors = []
+
+    def seen(conn, cursor, statement, params, context, executemany):
+        cursors.append(cursor)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with app.app_context():
+            conn = db.session.connection()
+            assert [probe.first(conn, {"n": i}).n for i in (1, 2)] == [1, 2]
+            db.session.commit()
+            assert probe.first(db.session.connection(), {"n": 3}).n == 3  # checked out again
+            assert cursors[0] is cursors[1]
+            # the pool may hand out another of its connections: then that one's own cursor
+            assert cursors[2] is cursors[0] or cursors[2].connection is not cursors[0].connection
+            db.session.connection().invalidate()
+            db.session.rollback()
+            assert probe.first(db.session.connection(), {"n": 4}).n == 4
+            assert cursors[3] is not cursors[0] and not cursors[3].closed
+            db.session.rollback()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
