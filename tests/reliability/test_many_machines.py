@@ -12,7 +12,7 @@ import requests
 from backend.attendance import services as attendance
 from tests.helpers import needs_pg
 from tests.reliability import processes as P
-from tests.reliability.helpers import running_task
+from tests.reliability.helpers import fund, running_task
 from tests.reliability.spec_tools import spec_of
 
 pytestmark = [pytest.mark.slow, needs_pg]
@@ -77,6 +77,21 @@ def test_a_code_issued_by_one_is_accepted_by_the_other(machines, city):
                           headers=member, timeout=10)
     assert again.status_code == 200 and again.json()["at"] == r.json()["at"]
     assert attendance.issue_code("T", task.id, "in")["code"] == code  # same secret, same window, same code
+
+
+def test_a_donation_on_a_fresh_app_is_replayed_by_the_other(machines, city):
+    """The donation is app B's first request after its health check (a worker that has run no ORM
+    query yet: the ledger's hot path once met its mappers unconfigured there); its retry on A
+    answers the same transfer and nothing is posted twice."""
+    fund(city.c1.id, [city.member.id, city.member2.id], 30)  # both wallets exist: no ORM on the way
+    member = _login(machines.a, "member")
+    body, key = {"to_user_id": city.member2.id, "amount": 7, "memo": "谢谢"}, {"Idempotency-Key": "fresh-1"}
+    first = requests.post(machines.b + "/api/v1/transfers", json=body, headers={**member, **key}, timeout=10)
+    assert first.status_code == 201, first.text
+    again = requests.post(machines.a + "/api/v1/transfers", json=body, headers={**member, **key}, timeout=10)
+    assert again.status_code == 201 and again.json() == first.json()
+    account = requests.get(machines.b + "/api/v1/me/account", headers=member, timeout=10).json()
+    assert account["balance"] == 23
 
 
 def test_jobs_deferred_on_either_app_are_run_by_the_workers(machines, city):
