@@ -139,7 +139,7 @@ class DriverStatement:
             self._compiled = (str(compiled), fixed, None)
         sql, fixed, row_type = self._compiled
         args = {**fixed, **params}
-        with driver_cursor(conn, sql, args, keep=True) as cursor:
+        with driver_cursor(conn, sql, args) as cursor:
             cursor.execute(sql, args)
             rows = ([] if (row := cursor.fetchone()) is None else [row]) if one else cursor.fetchall()
             if row_type is None:
@@ -163,14 +163,14 @@ def attach_written(session: Session, cls: type[T], values: dict) -> T:
 
 
 @contextmanager
-def driver_cursor(conn: Connection, sql: str, params: dict, *, keep: bool = False):
+def driver_cursor(conn: Connection, sql: str, params: dict):
     """psycopg's own cursor of a SQLAlchemy connection, for running `sql` on it in the connection's
     transaction: statement listeners (before/after_cursor_execute) see it as any other statement,
     and a driver error is wrapped and handled by SQLAlchemy (IntegrityError and so on, a dropped
-    connection invalidated). `keep`: the connection's kept cursor, made once per driver
+    connection invalidated). The cursor is the connection's kept one, made once per driver
     connection and used again by the next statement (a new cursor and its closing were a fifth
     of a short statement's Python)."""
-    cursor = _kept_cursor(conn) if keep else conn.connection.driver_connection.cursor()
+    cursor = _kept_cursor(conn)
     try:
         for listener in conn.dispatch.before_cursor_execute:
             listener(conn, cursor, sql, params, None, False)
@@ -179,9 +179,6 @@ def driver_cursor(conn: Connection, sql: str, params: dict, *, keep: bool = Fals
             listener(conn, cursor, sql, params, None, False)
     except conn.dialect.loaded_dbapi.Error as exc:
         conn._handle_dbapi_exception(exc, sql, params, cursor, None)  # raises SQLAlchemy's error
-    finally:
-        if not keep:
-            cursor.close()
 
 
 def _kept_cursor(conn: Connection):
