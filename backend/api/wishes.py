@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from backend.api.common import current_user, page_schema, paginate
 from backend.wishes import queries, services
 from backend.wishes.models import Wish
-from backend.wishes.schemas import (CreateWishArgs, WishCancelArgs, WishCompleteArgs, WishDecisionArgs,
+from backend.wishes.schemas import (CreateWishArgs, MyWishListArgs, WishCancelArgs, WishCompleteArgs, WishDecisionArgs,
                                     WishListArgs, WishRatingArgs, WishSchema)
 
 blp = Blueprint("wishes", __name__, url_prefix="/api/v1", description="微心愿")
@@ -33,6 +33,16 @@ def list_wishes(args, community_id):
     """A community's wishes, newest first: approved and later for everyone, all for its staff."""
     q = queries.community_wishes(current_user(), community_id, args["status"], args["mine"])
     page = paginate(q, Wish.id, args["limit"], args["cursor"])
+    queries.with_names(page["items"])
+    return page
+
+
+@blp.get("/me/wishes")
+@blp.arguments(MyWishListArgs, location="query")
+@blp.response(200, WishPage)
+def my_wishes(args):
+    """The caller's wishes, newest first: those they posted (to confirm and rate) and those they claimed."""
+    page = paginate(queries.my_wishes(current_user(), args["status"]), Wish.id, args["limit"], args["cursor"])
     queries.with_names(page["items"])
     return page
 

@@ -44,6 +44,12 @@ def community_wishes(actor: User, community_id: int, status: str | None = None, 
     return q
 
 
+def my_wishes(actor: User, status: str | None = None) -> Select:
+    """The wishes the actor posted or claimed, in every community (their own page)."""
+    q = select(Wish).where(or_(Wish.user_id == actor.id, Wish.claimer_id == actor.id))
+    return q.where(Wish.status == status) if status else q
+
+
 def events_of(wish_id: int) -> list[WishEvent]:
     """The wish's history, oldest first."""
     return list(db.session.scalars(select(WishEvent).where(WishEvent.wish_id == wish_id).order_by(WishEvent.id)))

@@ -20,8 +20,11 @@ class CreateWishArgs(ma.Schema):
             raise ma.ValidationError("标题不能为空")
 
 
-class WishListArgs(PageArgs):
+class MyWishListArgs(PageArgs):
     status = ma.fields.String(load_default=None, validate=V.OneOf(STATUSES))
+
+
+class WishListArgs(MyWishListArgs):
     mine = ma.fields.Boolean(load_default=False, metadata={"description": "only wishes I posted or claimed"})
 
 

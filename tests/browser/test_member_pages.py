@@ -101,6 +101,26 @@ def test_wish_posted_approved_and_claimed(phone, city):
     item.locator("button:has-text('认领')").click()
     item.locator("[data-test=status]:has-text('已认领')").wait_for()
     member.shot("wish-claimed")
+    mine = mpage.locator("[data-test=my-wish]", has_text="想学用智能手机挂号")
+    member.go("#/wish")  # the claim now shows under 我的心愿, with who posted it and no resident's buttons
+    mine.locator("text=我认领的 · 发布人：resident").wait_for()
+    assert mine.locator("[data-test=wish-complete]").count() == 0
+
+    # the resident confirms it was fulfilled, then rates it
+    resident.go("#/wish")
+    own = page.locator("[data-test=my-wish]", has_text="想学用智能手机挂号")
+    own.locator("text=认领人：member").wait_for()
+    own.locator("[data-test=wish-complete]").click()
+    own.locator("[data-test=status]:has-text('已完成')").wait_for()
+    own.locator("[data-test=wish-rating]").select_option("4")
+    own.locator("[data-test=wish-rate]").click()
+    own.locator("[data-test=status]:has-text('已评价')").wait_for()
+    own.locator("text=评价：★★★★").wait_for()
+    assert own.locator("button").count() == 0  # nothing left to do
+    resident.shot("wish-rated")
+    stored = page.evaluate("fetch('/api/v1/me/wishes', {headers: {Authorization: 'Bearer ' + "
+                           "localStorage.getItem('mock.token')}}).then(r => r.json()).then(b => b.items[0])")
+    assert stored["status"] == "已评价" and stored["rating"] == 4 and stored["claimer_name"] == "member"
 
 
 def test_offline_scan_is_queued_and_sent_when_back_online(phone, claimed_task, client, login):

@@ -166,3 +166,41 @@ def test_openapi_lists_task_and_wish_endpoints(client):
                  "/api/v1/wishes/{wish_id}/complete", "/api/v1/wishes/{wish_id}/cancel", "/api/v1/wishes/{wish_id}/rating"):
         assert path in spec["paths"], path
     assert "WishSchema" in spec["components"]["schemas"] or "Wish" in spec["components"]["schemas"]
+
+
+def test_my_wishes_across_communities(client, city, login):
+    """GET /me/wishes: what the caller posted (in any community) or claimed, newest first,
+    never someone else's; it pages and filters by status."""
+    resident, member, staff1 = login("resident"), login("member"), login("staff1")
+
+    def post(community, title):
+        resp = client.post(f"/api/v1/communities/{community.id}/wishes", json={"title": title, "type": "物质"},
+                           headers=resident)
+        assert resp.status_code == 201
+        return resp.get_json()["id"]
+
+    def mine(who, qs=""):
+        resp = client.get(f"/api/v1/me/wishes{qs}", headers=login(who))
+        assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()
+
+    a, b = post(city.c1, "轮椅"), post(city.c2, "书包")
+    other = client.post(f"/api/v1/communities/{city.c1.id}/wishes", json={"title": "别人的", "type": "物质"},
+                        headers=login("member2")).get_json()["id"]
+    assert [w["id"] for w in mine("resident")["items"]] == [b, a]
+    assert mine("member")["items"] == []
+    client.post(f"/api/v1/wishes/{a}/decision", json={"approve": True}, headers=staff1)
+    client.post(f"/api/v1/wishes/{other}/decision", json={"approve": True}, headers=staff1)
+    assert client.post(f"/api/v1/wishes/{a}/claims", headers=member).status_code == 201
+    claimed = mine("member")["items"]
+    assert [w["id"] for w in claimed] == [a] and claimed[0]["claimer_name"] == "member"
+    assert claimed[0]["resident_name"] == "resident" and "events" not in claimed[0]
+    assert [w["id"] for w in mine("resident", "?status=已认领")["items"]] == [a]
+    assert [w["id"] for w in mine("resident", "?status=待审批")["items"]] == [b]
+    first = mine("resident", "?limit=1")
+    assert [w["id"] for w in first["items"]] == [b] and first["next_cursor"]
+    rest = mine("resident", f"?limit=1&cursor={first['next_cursor']}")
+    assert [w["id"] for w in rest["items"]] == [a] and rest["next_cursor"] is None
+    assert other not in [w["id"] for w in mine("resident")["items"]]
+    assert client.get("/api/v1/me/wishes?status=开心", headers=resident).status_code == 422
+    assert client.get("/api/v1/me/wishes").status_code == 401

@@ -157,6 +157,38 @@ route("/report", "双报到", async (view) => {
   view.append(h("div", { class: "card" }, h("p", { class: "muted" }, "在职党员向居住地社区报到，参与社区服务。"), form));
 }, { back: true, name: "report" });
 
+const OPEN_WISH = ["待审批", "已通过", "已认领"];
+
+// The wishes I posted (confirm when fulfilled, rate, cancel) and those I claimed.
+async function myWishes(user, reload) {
+  const page = await get("/me/wishes", { limit: 50 });
+  if (!page.items.length) return h("div", { class: "empty" }, "还没有发布或认领的心愿");
+  return h("ul", { class: "list" }, page.items.map((w) => {
+    const posted = w.user_id === user.id;
+    const act = (label, test, fn, cls = "small") => {
+      const b = h("button", { class: cls, test, onclick: () => busy(b, null, async () => { if (await fn() !== false) reload(); }) }, label);
+      return b;
+    };
+    const actions = [];
+    if (posted && w.status === "已认领") actions.push(act("确认完成", "wish-complete", () => post(`/wishes/${w.id}/complete`)));
+    if (posted && w.status === "已完成") {
+      const stars = h("select", { name: "rating", test: "wish-rating", style: "width:auto" },
+        [5, 4, 3, 2, 1].map((n) => h("option", { value: n }, "★".repeat(n))));
+      actions.push(stars, act("评价", "wish-rate", () => post(`/wishes/${w.id}/rating`, { rating: Number(stars.value) })));
+    }
+    if (OPEN_WISH.includes(w.status)) {
+      actions.push(act("取消", "wish-cancel", () => (confirm("确定取消这个心愿吗？") ? post(`/wishes/${w.id}/cancel`) : false), "small ghost"));
+    }
+    const who = posted ? (w.claimer_name ? `认领人：${w.claimer_name}` : "") : `我认领的 · 发布人：${w.resident_name || "—"}`;
+    const extra = w.status === "已驳回" && w.decision_reason ? `驳回原因：${w.decision_reason}`
+      : w.rating ? `评价：${"★".repeat(w.rating)}` : "";
+    return h("li", { test: "my-wish" },
+      h("div", { class: "row" }, h("h3", { class: "grow" }, w.title), badge(w.status)),
+      h("div", { class: "muted" }, [fmtTime(w.created_at), who, extra].filter(Boolean).join(" · ")),
+      actions.length ? h("div", { class: "row", style: "margin-top:6px" }, ...actions) : null);
+  }));
+}
+
 route("/wish", "微心愿", async (view) => {
   const user = await me();
   const cid = myCommunityId(user);
@@ -173,12 +205,18 @@ route("/wish", "微心愿", async (view) => {
       await post(`/communities/${community.id}/wishes`, { title: title.value.trim(), description: desc.value.trim(), type: type.value });
       out.replaceChildren(ok("心愿已提交，社区审核后公开"));
       title.value = ""; desc.value = "";
+      loadMine();
     }, form);
   } },
   cid ? null : field("所在社区", picker("communities", "输入社区名称搜索", (c) => { community = c; })),
   field("心愿", title), field("类型", type), field("说明", desc), submit, out);
   const open = h("div");
-  view.append(h("div", { class: "card" }, h("h2", {}, "许一个微心愿"), form), h("div", { class: "card" }, h("h2", {}, "可认领的心愿"), open));
+  const mine = h("div", { test: "my-wishes" });
+  const loadMine = () => section(mine, () => myWishes(user, loadMine));
+  view.append(h("div", { class: "card" }, h("h2", {}, "许一个微心愿"), form),
+    h("div", { class: "card" }, h("h2", {}, "我的心愿"), mine),
+    h("div", { class: "card" }, h("h2", {}, "可认领的心愿"), open));
+  loadMine();
   if (!cid) return open.replaceChildren(h("div", { class: "empty" }, "报到后可认领本社区的心愿"));
   section(open, async () => {
     const page = await get(`/communities/${cid}/wishes`, { status: "已通过" });
