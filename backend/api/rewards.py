@@ -8,7 +8,8 @@ from backend.api.common import LocalDateTime, PageArgs, current_user, page_schem
 from backend.api.timebank import IdempotencyHeader, remember_failures
 from backend.auth import policy
 from backend.rewards import services
-from backend.rewards.models import Redemption, Reward
+from backend.rewards.models import REDEMPTION_STATUSES, Redemption, Reward
+from backend.wishes.queries import names_of
 
 blp = Blueprint("rewards", __name__, url_prefix="/api/v1", description="爱心超市：礼品与积分兑换")
 
@@ -49,18 +50,43 @@ class RewardListArgs(PageArgs):
 
 
 class RedemptionSchema(ma.Schema):
+    """A redemption as staff see it: no pickup code (the person shows it at the shelf)."""
+
     id = ma.fields.Integer()
     reward_id = ma.fields.Integer()
     reward_name = ma.fields.String()
     community_id = ma.fields.Integer()
     user_id = ma.fields.Integer()
+    user_name = ma.fields.String(allow_none=True)
     points = ma.fields.Integer()
     transfer_id = ma.fields.Integer()
+    status = ma.fields.String(metadata={"description": "pending (待领取) | handed_over (已领取) | cancelled (已取消)"})
     created_at = LocalDateTime()
+    handed_over_at = LocalDateTime(allow_none=True)
+    cancelled_at = LocalDateTime(allow_none=True)
 
 
-class RedeemedSchema(RedemptionSchema):
+class MyRedemptionSchema(RedemptionSchema):
+    pickup_code = ma.fields.String(allow_none=True, metadata={"description": "shown at the shelf while pending"})
+
+
+class RedeemedSchema(MyRedemptionSchema):
     balance_after = ma.fields.Integer()
+
+
+class RedemptionListArgs(PageArgs):
+    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(REDEMPTION_STATUSES))
+
+
+class HandoverArgs(ma.Schema):
+    pickup_code = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[0-9]{8}$", error="核销码为 8 位数字"))
+
+
+def _named(redemptions: list[Redemption]) -> list[Redemption]:
+    names = names_of(r.user_id for r in redemptions)
+    for r in redemptions:
+        r.user_name = names.get(r.user_id)
+    return redemptions
 
 
 @blp.get("/communities/<int:community_id>/rewards")
@@ -105,23 +131,45 @@ def redeem(reward_id, key):
     """Redeem one unit of a reward with points (Idempotency-Key required)."""
     user = current_user()
     redemption, balance_after = services.redeem(user.id, reward_id, key)
-    return {**{f: getattr(redemption, f) for f in RedemptionSchema._declared_fields}, "balance_after": balance_after}
+    _named([redemption])
+    return {**{f: getattr(redemption, f) for f in MyRedemptionSchema._declared_fields}, "balance_after": balance_after}
 
 
 @blp.get("/me/redemptions")
-@blp.arguments(PageArgs, location="query")
-@blp.response(200, page_schema(RedemptionSchema, "RedemptionPage"))
+@blp.arguments(RedemptionListArgs, location="query")
+@blp.response(200, page_schema(MyRedemptionSchema, "RedemptionPage"))
 def my_redemptions(args):
-    """What I have redeemed, newest first."""
+    """What I have redeemed, newest first, with the pickup code of what waits at the shelf."""
     user = current_user()
-    return paginate(services.my_redemptions_query(user.id), Redemption.id, args["limit"], args["cursor"])
+    page = paginate(services.my_redemptions_query(user.id, args["status"]), Redemption.id, args["limit"],
+                    args["cursor"])
+    _named(page["items"])
+    return page
 
 
 @blp.get("/communities/<int:community_id>/redemptions")
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(RedemptionListArgs, location="query")
 @blp.response(200, page_schema(RedemptionSchema, "CommunityRedemptionPage"))
 def community_redemptions(args, community_id):
-    """Redemptions at the community's shelf, newest first (staff: to hand the goods over)."""
+    """Redemptions at the community's shelf, newest first (staff: ?status=pending is what waits for pickup)."""
     policy.require_staff(current_user(), community_id)
-    return paginate(services.community_redemptions_query(community_id), Redemption.id, args["limit"],
-                    args["cursor"])
+    page = paginate(services.community_redemptions_query(community_id, args["status"]), Redemption.id,
+                    args["limit"], args["cursor"])
+    _named(page["items"])
+    return page
+
+
+@blp.post("/communities/<int:community_id>/redemptions/handover")
+@blp.arguments(HandoverArgs)
+@blp.response(200, RedemptionSchema)
+def hand_over(args, community_id):
+    """Hand the goods over against the pickup code the person shows (staff; once: a used code is 404)."""
+    return _named([services.hand_over(current_user(), community_id, args["pickup_code"])])[0]
+
+
+@blp.post("/redemptions/<int:redemption_id>/cancel")
+@blp.response(200, MyRedemptionSchema)
+def cancel_redemption(redemption_id):
+    """Cancel a redemption not yet handed over (the person, or staff of the shelf): the points come
+    back to the wallet and the unit to the shelf. 409 INVALID_STATE once handed over or cancelled."""
+    return _named([services.cancel_redemption(current_user(), redemption_id)])[0]

@@ -1,7 +1,8 @@
 """Closing an account (PIPL Art. 47): erase what identifies the person, keep the record's shape.
 
 Name, phone, openid, session_key, the person's free text and what messages say of them are erased; live
-reports, claims on upcoming tasks, duty posts, household links and open wishes end; role grants
+reports, claims on upcoming tasks, duty posts, household links and open wishes end; redemptions
+still waiting at a shelf are cancelled (the unit back in stock, the points back first); role grants
 are revoked; the token stops working (token_version bumped, closed_at set). The ledger keeps
 every row as it was (append-only, hash-chained: amounts and links intact, verify passes); what is
 left in the wallet moves to the issuing community's issuance account (a `close` transfer).
@@ -25,6 +26,9 @@ from backend.partywork.models_households import LINK_ACTIVE, LINK_ENDED, Househo
 from backend.partywork.models_meetings import MeetingAttendee
 from backend.partywork.models_misc import FollowUp
 from backend.reports.models import APPROVED, CLOSED, LIVE, MemberReport, UnitMember
+from backend.rewards.models import PENDING as REDEMPTION_PENDING
+from backend.rewards.models import Redemption
+from backend.rewards.services import cancel_redemption
 from backend.tasks.models import CLAIM_ACTIVE, CLAIM_CANCELLED, Task, TaskClaim
 from backend.timebank.accounts import wallet_id
 from backend.timebank.models import ISSUANCE, Account, Transfer
@@ -123,6 +127,9 @@ def _erase(user: User) -> None:
 def close_account(user: User) -> dict:
     """Close the caller's account for good: {"closed_at", "moved_points", "transfer_id"}."""
     now = utcnow()
+    for rid in db.session.scalars(select(Redemption.id).where(
+            Redemption.user_id == user.id, Redemption.status == REDEMPTION_PENDING)).all():
+        cancel_redemption(user, rid)  # nobody will come for it: refunded before the wallet closes
     t = _close_wallet(user)
     _end_participation(user, now)
     _erase(user)

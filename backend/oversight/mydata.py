@@ -94,7 +94,8 @@ def _wishes(uid: int) -> dict:
 def _points(uid: int) -> dict:
     q, wid = statement_query(db.session, uid)
     transfers = [_v(statement_item(t, wid)) for t in db.session.scalars(q.order_by(Transfer.id))] if wid else []
-    f = ("id", "community_id", "reward_name", "points", "transfer_id", "created_at")
+    f = ("id", "community_id", "reward_name", "points", "transfer_id", "status", "created_at", "handed_over_at",
+         "cancelled_at")
     return {"account": wallet_summary(db.session, uid), "transfers": transfers,
             "redemptions": _rows(select(*_cols(Redemption, *f)).where(Redemption.user_id == uid)
                                  .order_by(Redemption.id), *f)}

@@ -1,18 +1,23 @@
 """Managing rewards and redeeming them: stock and balance are checked in one transaction."""
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import Select, select
 
 from backend.audit.services import record
-from backend.errors import DomainError, NotFound, error
+from backend.auth import policy
+from backend.auth.models import User
+from backend.db import utcnow
+from backend.errors import DomainError, Forbidden, InvalidState, NotFound, error
 from backend.extensions import db
-from backend.rewards.models import Redemption, Reward
+from backend.rewards.models import CANCELLED, HANDED_OVER, PENDING, Redemption, Reward
 from backend.timebank import accounts as ledger_accounts
 from backend.timebank.chain import lock_key
 from backend.timebank.errors import IdempotencyMismatch
 from backend.timebank.idempotency import fingerprint, replay_failure, tag
 from backend.timebank.models import Transfer
-from backend.timebank.service import transfer
+from backend.timebank.service import reverse, transfer
 
 OutOfStock = error(409, "OUT_OF_STOCK", "该礼品库存不足")
 RewardInactive = error(409, "REWARD_INACTIVE", "该礼品已下架")
@@ -87,7 +92,8 @@ def redeem(user_id: int, reward_id: int, idempotency_key: str) -> tuple[Redempti
         wallet = ledger_accounts.ensure_wallet(session, user_id)
         shop = ledger_accounts.community_accounts(session, reward.community_id)["rewards"]
         red = Redemption(reward_id=reward.id, community_id=reward.community_id, user_id=user_id,
-                         reward_name=reward.name, points=reward.points, idempotency_key=key)
+                         reward_name=reward.name, points=reward.points, idempotency_key=key,
+                         pickup_code=new_pickup_code(reward.community_id))
         session.add(red)
         session.flush()
         t = transfer(session, debit_account_id=wallet, credit_account_id=shop, amount=reward.points,
@@ -103,9 +109,68 @@ def redeem(user_id: int, reward_id: int, idempotency_key: str) -> tuple[Redempti
     return red, t.debit_balance_after
 
 
-def my_redemptions_query(user_id: int) -> Select:
-    return select(Redemption).where(Redemption.user_id == user_id)
+def new_pickup_code(community_id: int) -> str:
+    """Eight random digits, not the code of another redemption waiting at this shelf (a unique
+    index backs this: a simultaneous duplicate, one in 10^8 per waiting redemption, is a 409)."""
+    while True:
+        code = f"{secrets.randbelow(10**8):08d}"
+        if db.session.scalar(select(Redemption.id).where(
+                Redemption.community_id == community_id, Redemption.pickup_code == code,
+                Redemption.status == PENDING)) is None:
+            return code
 
 
-def community_redemptions_query(community_id: int) -> Select:
-    return select(Redemption).where(Redemption.community_id == community_id)
+def _snapshot_of(red: Redemption) -> dict:
+    return {"status": red.status, "reward_id": red.reward_id, "user_id": red.user_id, "points": red.points}
+
+
+def hand_over(actor: User, community_id: int, pickup_code: str) -> Redemption:
+    """Staff of the shelf's community hand the goods over against the person's pickup code."""
+    policy.require_staff(actor, community_id)
+    red = db.session.scalar(select(Redemption).where(
+        Redemption.community_id == community_id, Redemption.pickup_code == pickup_code,
+        Redemption.status == PENDING).with_for_update())
+    if red is None:
+        raise NotFound("核销码无效或已使用")
+    before = _snapshot_of(red)
+    red.status, red.handed_over_at, red.handed_over_by_id = HANDED_OVER, utcnow(), actor.id
+    db.session.flush()
+    record(actor.id, "redemption.handover", "redemption", red.id, before=before, after=_snapshot_of(red),
+           community_id=community_id)
+    return red
+
+
+def cancel_redemption(actor: User, redemption_id: int) -> Redemption:
+    """The person who redeemed, or staff of the shelf, cancel a redemption not yet handed over:
+    its payment is reversed (once, whoever asks) and the unit goes back on the shelf."""
+    red = db.session.get(Redemption, redemption_id, with_for_update=True, populate_existing=True)
+    if red is None:
+        raise NotFound("兑换记录不存在")
+    if red.user_id != actor.id:
+        try:
+            policy.require_staff(actor, red.community_id)
+        except Forbidden:
+            raise NotFound("兑换记录不存在") from None  # someone else's: not even its existence
+    if red.status != PENDING:
+        raise InvalidState("已领取或已取消的兑换不能取消")
+    before = _snapshot_of(red)
+    get_reward(red.reward_id, lock=True).stock += 1  # the reward row before the accounts (lock order)
+    already = db.session.scalar(select(Transfer.id).where(Transfer.reverses_id == red.transfer_id))
+    if red.transfer_id is not None and already is None:
+        reverse(db.session, transfer_id=red.transfer_id, actor_id=actor.id, reason=f"取消兑换：{red.reward_name}")
+    red.status, red.cancelled_at, red.cancelled_by_id = CANCELLED, utcnow(), actor.id
+    db.session.flush()
+    if actor.id != red.user_id:
+        record(actor.id, "redemption.cancel", "redemption", red.id, before=before, after=_snapshot_of(red),
+               community_id=red.community_id)
+    return red
+
+
+def my_redemptions_query(user_id: int, status: str | None = None) -> Select:
+    q = select(Redemption).where(Redemption.user_id == user_id)
+    return q.where(Redemption.status == status) if status else q
+
+
+def community_redemptions_query(community_id: int, status: str | None = None) -> Select:
+    q = select(Redemption).where(Redemption.community_id == community_id)
+    return q.where(Redemption.status == status) if status else q

@@ -19,12 +19,17 @@ def give_points(city, user, amount):
     db.session.commit()
 
 
-def test_points_rewards_and_donation(phone, city):
+def a_member_with_points_and_a_reward(city, **reward):
+    """100 points for the member and a reward on c1's shelf."""
     from backend.rewards.models import Reward
 
     give_points(city, city.member, 100)
-    db.session.add(Reward(community_id=city.c1.id, name="保温杯", description="500ml", points=30, stock=1))
+    db.session.add(Reward(community_id=city.c1.id, **reward))
     db.session.commit()
+
+
+def test_points_rewards_and_donation(phone, city):
+    a_member_with_points_and_a_reward(city, name="保温杯", description="500ml", points=30, stock=1)
     p = phone("member")
     page = p.login("member")
     p.go("#/points")
@@ -74,6 +79,52 @@ def test_certificate_without_service_shows_why(phone, city, live):
     assert "没有已确认的志愿服务记录" in error.inner_text()
     assert page.locator("[data-test=cert-open]").count() == 0
     p.shot("certificate-none")
+
+
+def test_redemption_picked_up_with_its_code_or_cancelled(phone, city):
+    a_member_with_points_and_a_reward(city, name="雨伞", description="", points=40, stock=2)
+    m = phone("member")
+    page = m.login("member")
+    m.go("#/rewards")
+    reward = page.locator("[data-test=reward]", has_text="雨伞")
+    reward.locator("[data-test=redeem]").click()
+    assert "领取码" in reward.locator("[data-test=success]").inner_text()
+    reward.locator("[data-test=redeem]").click()
+    page.wait_for_function("() => document.querySelector('[data-test=balance]')?.textContent === '20'")
+    waiting = page.locator("[data-test=my-redemptions] [data-test=redemption]")
+    page.wait_for_function("() => document.querySelectorAll('[data-test=my-redemptions] [data-test=pickup-code]').length === 2")
+    codes = page.locator("[data-test=my-redemptions] [data-test=pickup-code]").all_inner_texts()
+    assert all(len(c) == 8 and c.isdigit() for c in codes) and codes[0] != codes[1]
+    m.shot("redemptions-waiting")
+
+    # the member changes their mind about the newer one: points back, the code gone
+    page.once("dialog", lambda d: d.accept())
+    waiting.first.locator("[data-test=cancel-redemption]").click()
+    waiting.first.locator("[data-test=status]:has-text('已取消')").wait_for()
+    page.wait_for_function("() => document.querySelector('[data-test=balance]')?.textContent === '60'")
+    assert page.locator("[data-test=my-redemptions] [data-test=pickup-code]").all_inner_texts() == [codes[1]]
+
+    # at the shelf, staff type the code the member shows
+    s = phone("staff")
+    spage = s.login("staff1")
+    s.go("#/staff")
+    spage.click("[data-test=partywork-links] >> text=兑换核销")
+    s.settle()
+    assert spage.locator("[data-test=waiting-redemptions] [data-test=redemption]").count() == 1
+    spage.fill("[data-test=pickup-input]", codes[0])  # the cancelled one's code: no longer valid
+    spage.click("[data-test=handover-submit]")
+    assert "核销码无效" in spage.wait_for_selector("[data-test=handover-result] [data-test=error]").inner_text()
+    spage.fill("[data-test=pickup-input]", codes[1])
+    spage.click("[data-test=handover-submit]")
+    assert "已发放：雨伞" in spage.wait_for_selector("[data-test=handover-result] [data-test=success]").inner_text()
+    spage.wait_for_selector("[data-test=waiting-redemptions] >> text=没有待领取的兑换")
+    s.shot("handed-over")
+
+    m.go("#/rewards")
+    assert [t.split("\n")[0] for t in waiting.all_inner_texts()] == ["雨伞", "雨伞"]
+    waiting.last.locator("[data-test=status]:has-text('已领取')").wait_for()
+    assert page.locator("[data-test=cancel-redemption]").count() == 0
+    assert page.inner_text("[data-test=balance]") == "60"
 
 
 def test_wish_posted_approved_and_claimed(phone, city):

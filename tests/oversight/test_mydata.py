@@ -160,3 +160,26 @@ def test_closing_erases_what_messages_say_of_the_person(client, login, city):
     assert client.delete("/api/v1/me", headers=resident).status_code == 204  # the owner leaves
     db.session.expire_all()
     assert db.session.get(Notification, told.id).data == {}
+
+
+def test_closing_cancels_what_waits_at_the_shelf(client, login, city):
+    """A redemption nobody will come for goes back on the shelf; its points come back before the
+    wallet's balance moves home, so the close transfer carries them; one handed over stays."""
+    from backend.rewards.models import Redemption, Reward
+    from tests.timebank.conftest import give
+
+    give(city.c1.id, city.member2.id, 100)
+    rid = client.post(f"/api/v1/communities/{city.c1.id}/rewards", json={"name": "毛巾", "points": 30, "stock": 3},
+                      headers=login("staff1")).get_json()["id"]
+    h = login("member2")
+    made = [client.post(f"/api/v1/rewards/{rid}/redemptions", headers={**h, "Idempotency-Key": k}).get_json()
+            for k in ("a", "b")]
+    assert client.post(f"/api/v1/communities/{city.c1.id}/redemptions/handover",
+                       json={"pickup_code": made[0]["pickup_code"]}, headers=login("staff1")).status_code == 200
+    assert client.delete("/api/v1/me", headers=h).status_code == 204
+    statuses = {r.id: r.status for r in db.session.scalars(select(Redemption)).all()}
+    assert statuses == {made[0]["id"]: "handed_over", made[1]["id"]: "cancelled"}
+    assert db.session.get(Reward, rid, populate_existing=True).stock == 2
+    close = db.session.scalar(select(Transfer).where(Transfer.kind == "close"))
+    assert close.amount == 70  # 100 - 30 handed over; the cancelled 30 came back first
+    assert verify(db.session)["ok"]

@@ -3,6 +3,8 @@ unit (u2) and person (a stranger whose name and phone are canaries), made throug
 their own owners, so that every resource the spec can create is covered without a factory."""
 from __future__ import annotations
 
+import uuid
+
 from flask import current_app
 
 from backend.auth import tokens
@@ -33,6 +35,12 @@ class ForeignWorld:
         self.stranger.phone = CANARY_PHONE
         grant_role(None, self.stranger.id, "member", community_id=city.c3.id)
         grid = orgs.create_grid(city.c3.id, "三网格")
+        from backend.timebank.earn import award
+
+        # points for c3's staff member to spend at c3's shelf, so that a foreign redemption can be made
+        # too (not the stranger's: the leaderboard shows earners' nicknames, by design)
+        award(db.session, community_id=city.c3.id, actor_id=city.staff3.id, entries=[
+            {"user_id": city.staff3.id, "amount": 500, "ref_type": "authz", "ref_id": city.staff3.id, "memo": "测试"}])
         db.session.commit()
         self.base = {"community_id": city.c3.id, "unit_id": city.u2.id, "street_id": city.other_street.id,
                      "user_id": self.stranger.id, "member_id": self.stranger.id, "grid_id": grid.id,
@@ -41,6 +49,9 @@ class ForeignWorld:
         self.memo: dict[tuple, int | None] = {}
         self.uncovered: set[str] = set()
         self.stranger_report()
+        reward = client.post(f"/api/v1/communities/{city.c3.id}/rewards", headers=self.owners[0],
+                             json={"name": "外社区礼品", "points": 5, "stock": 50}).get_json()
+        self.memo[("rewards", "reward_id")] = reward["id"]  # in stock, for the foreign redemption
 
     def stranger_report(self) -> None:
         """The stranger reports in to c3 with the canary name and phone."""
@@ -73,7 +84,7 @@ class ForeignWorld:
             for headers in self.owners:
                 url = self.fill(path, depth + 1)
                 body = st.body_for(self.spec, op, self.base) or {}
-                resp = self.client.post(url, headers=headers, json=body)
+                resp = self.client.post(url, headers={**headers, "Idempotency-Key": uuid.uuid4().hex}, json=body)
                 data = resp.get_json(silent=True) or {}
                 if resp.status_code < 300 and isinstance(data, dict):
                     ident = data.get("id") or data.get("job_id")

@@ -82,6 +82,8 @@ def value_for(spec: dict, name: str, schema: dict, ids: dict):
         return f"{datetime.now().year}-Q{(datetime.now().month - 1) // 3 + 1}"
     if name == "phone":
         return "13800001111"
+    if name == "pickup_code":
+        return "12345678"
     if name in ("lat",):
         return 30.5
     if name in ("lng",):

@@ -1,6 +1,7 @@
 // The time bank seen from a phone: my points and statement, rewards, donate, my certificate.
-import { api, blob, get, me, newKey } from "./api.js";
+import { api, blob, get, me, newKey, post } from "./api.js";
 import { busy, field, fmtDate, fmtTime, h, isoToLocal, minutesText, ok, route, section } from "./core.js";
+import { staffCommunity } from "./staff.js";
 import { myCommunityId } from "./member.js";
 
 const KIND = { earn: "服务奖励", redeem: "积分兑换", donate: "积分转赠", reverse: "冲正", expire: "积分过期", adjust: "调整", close: "注销" };
@@ -37,13 +38,41 @@ route("/points", "我的积分", async (view) => {
   await section(box, async () => { await load(); return list; });
 }, { name: "points" });
 
+// 爱心超市 redemptions: what waits at the shelf (with its pickup code), handed over or cancelled.
+export const PICKUP = { pending: ["待领取", "warn"], handed_over: ["已领取", "ok"], cancelled: ["已取消", "grey"] };
+const pickupBadge = (s) => h("span", { class: "badge " + (PICKUP[s] || [s, "grey"])[1], test: "status" }, (PICKUP[s] || [s])[0]);
+
+function redemptionItem(r, reload, { staff = false } = {}) {
+  const cancel = h("button", { class: "small ghost", test: "cancel-redemption", onclick: () => busy(cancel, null, async () => {
+    if (!confirm(staff ? "取消后积分退回兑换人、礼品回到货架，确定吗？" : "取消后积分退回、礼品回到货架，确定吗？")) return;
+    await post(`/redemptions/${r.id}/cancel`);
+    reload();
+  }) }, "取消兑换");
+  return h("li", { test: "redemption", "data-id": r.id },
+    h("div", { class: "row" }, h("h3", { class: "grow" }, r.reward_name), pickupBadge(r.status)),
+    h("div", { class: "muted" }, [staff ? r.user_name || `用户 ${r.user_id}` : null, `${r.points} 积分`, "兑换于 " + fmtTime(r.created_at),
+      r.handed_over_at ? "领取于 " + fmtTime(r.handed_over_at) : null].filter(Boolean).join(" · ")),
+    r.status === "pending" && r.pickup_code ? h("div", { class: "row" }, h("div", { class: "grow muted" }, "到社区出示领取码"),
+      h("b", { test: "pickup-code", style: "font-size:22px;letter-spacing:3px" }, r.pickup_code)) : null,
+    r.status === "pending" ? h("div", { class: "row", style: "margin-top:6px" }, cancel) : null);
+}
+
 route("/rewards", "积分兑换", async (view) => {
   const user = await me();
   const cid = myCommunityId(user);
   const account = h("div");
   const box = h("div");
-  view.append(h("div", { class: "card" }, account), h("div", { class: "card" }, h("h2", {}, "社区礼品"), box));
+  const mine = h("div", { test: "my-redemptions" });
+  const loadMine = () => section(mine, async () => {
+    const page = await get("/me/redemptions", { limit: 20 });
+    return page.items.length ? h("ul", { class: "list" }, page.items.map((r) => redemptionItem(r, reload)))
+      : h("div", { class: "empty" }, "还没有兑换记录");
+  });
+  const reload = () => { loadMine(); section(account, accountCard); };
+  view.append(h("div", { class: "card" }, account), h("div", { class: "card" }, h("h2", {}, "社区礼品"), box),
+    h("div", { class: "card" }, h("h2", {}, "我的兑换"), mine));
   section(account, accountCard);
+  loadMine();
   if (!cid) return box.replaceChildren(h("div", { class: "empty" }, "报到通过后可兑换所在社区的礼品"));
   await section(box, async () => {
     const page = await get(`/communities/${cid}/rewards`);
@@ -54,14 +83,40 @@ route("/rewards", "积分兑换", async (view) => {
       // a fresh Idempotency-Key per click: a retried request of the same click moves nothing twice
       const b = h("button", { class: "small", test: "redeem", onclick: () => busy(b, out, async () => {
         const res = await api("POST", `/rewards/${r.id}/redemptions`, { body: {}, headers: { "Idempotency-Key": newKey() } });
-        out.replaceChildren(ok("兑换成功" + (res && res.code ? "，兑换码 " + res.code : "") + "，请到社区领取"));
-        section(account, accountCard);
+        out.replaceChildren(ok("兑换成功" + (res && res.pickup_code ? "，领取码 " + res.pickup_code : "") + "，请到社区出示领取"));
+        if (r.stock > 0) stock.textContent = `${cost} 积分 · 剩余 ${--r.stock}`;
+        reload();
       }) }, "兑换");
+      const stock = h("div", { class: "muted" }, `${cost} 积分 · 剩余 ${r.stock ?? "—"}`);
       return h("li", { test: "reward" }, h("div", { class: "row" },
-        h("div", { class: "grow" }, h("h3", {}, r.name || r.title), h("div", { class: "muted" }, `${cost} 积分 · 剩余 ${r.stock ?? "—"}`)), b), out);
+        h("div", { class: "grow" }, h("h3", {}, r.name || r.title), stock), b), out);
     }));
   });
 }, { back: true, name: "rewards" });
+
+route("/staff/shelf", "兑换核销", async (view) => {
+  const cid = await staffCommunity();
+  const out = h("div", { test: "handover-result" });
+  const code = h("input", { name: "pickup_code", inputmode: "numeric", maxlength: 8, placeholder: "居民出示的 8 位领取码", test: "pickup-input" });
+  const submit = h("button", { class: "block", type: "submit", test: "handover-submit" }, "核销并发放");
+  const waiting = h("div", { test: "waiting-redemptions" });
+  const loadWaiting = () => section(waiting, async () => {
+    const page = await get(`/communities/${cid}/redemptions`, { status: "pending", limit: 50 });
+    return page.items.length ? h("ul", { class: "list" }, page.items.map((r) => redemptionItem(r, loadWaiting, { staff: true })))
+      : h("div", { class: "empty" }, "没有待领取的兑换");
+  });
+  const form = h("form", { onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const r = await post(`/communities/${cid}/redemptions/handover`, { pickup_code: code.value.trim() });
+      out.replaceChildren(ok(`已发放：${r.reward_name} · ${r.user_name || "用户 " + r.user_id}`));
+      code.value = "";
+      loadWaiting();
+    }, form);
+  } }, field("领取码", code), submit, out);
+  view.append(h("div", { class: "card" }, h("h2", {}, "爱心超市核销"), form), h("div", { class: "card" }, h("h2", {}, "待领取"), waiting));
+  loadWaiting();
+}, { back: true, name: "shelf" });
 
 route("/donate", "积分转赠", async (view) => {
   const account = h("div");
