@@ -9,7 +9,7 @@ from backend.auth import policy
 from backend.tasks import queries, services
 from backend.tasks.models import Task
 from backend.tasks.schemas import (CancelTaskArgs, ClaimerSchema, ClaimSchema, CommunityTaskArgs, CreateTaskArgs,
-                                   TaskListArgs, TaskSchema, UpdateTaskArgs)
+                                   MyTaskArgs, MyTaskSchema, TaskListArgs, TaskSchema, UpdateTaskArgs)
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="志愿服务任务与认领")
 
@@ -47,6 +47,14 @@ def list_tasks(args):
     return queries.list_tasks(user.id, community_id=args["community_id"], status=args["status"],
                               skill=args["skill"], on=args["date"], recommended_only=args["recommended"],
                               limit=args["limit"], cursor=args["cursor"])
+
+
+@blp.get("/me/tasks")
+@blp.arguments(MyTaskArgs, location="query")
+@blp.response(200, page_schema(MyTaskSchema, "MyTaskPage"))
+def my_tasks(args):
+    """The tasks I claimed or attended, with my claim and my attendance (minutes, points)."""
+    return queries.my_tasks(current_user().id, args["status"], args["limit"], args["cursor"])
 
 
 @blp.get("/tasks/<int:task_id>")

@@ -73,8 +73,8 @@ def _decode(cursor: str):
         raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
 
 
-def by_start(q: Select, limit: int, cursor: str | None) -> dict:
-    """Keyset paging on (starts_at, id), soonest first."""
+def by_start(q: Select, limit: int, cursor: str | None, latest_first: bool = False) -> dict:
+    """Keyset paging on (starts_at, id), soonest first (or latest first)."""
     if cursor:
         last = _decode(cursor)
         try:
@@ -83,8 +83,12 @@ def by_start(q: Select, limit: int, cursor: str | None) -> dict:
                 raise ValueError
         except (TypeError, ValueError, IndexError, KeyError):
             raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
-        q = q.where(or_(Task.starts_at > ts, and_(Task.starts_at == ts, Task.id > last_id)))
-    rows = list(db.session.scalars(q.order_by(Task.starts_at, Task.id).limit(limit + 1)))
+        if latest_first:
+            q = q.where(or_(Task.starts_at < ts, and_(Task.starts_at == ts, Task.id < last_id)))
+        else:
+            q = q.where(or_(Task.starts_at > ts, and_(Task.starts_at == ts, Task.id > last_id)))
+    order = (Task.starts_at.desc(), Task.id.desc()) if latest_first else (Task.starts_at, Task.id)
+    rows = list(db.session.scalars(q.order_by(*order).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     nxt = _encode([rows[-1].starts_at.isoformat(), rows[-1].id]) if more and rows else None
@@ -124,6 +128,24 @@ def list_tasks(user_id: int, *, community_id=None, status="open", skill=None, on
     else:
         page = by_start(filtered(community_id=community_id, status=status, skill=skill, on=on), limit, cursor)
     attach_my_claims(page["items"], user_id)
+    return page
+
+
+def my_tasks(user_id: int, status: str = "open", limit: int = 20, cursor: str | None = None) -> dict:
+    """The tasks the user claimed (and still holds) or attended, with my_claim and my_attendance:
+    open ones soonest first, otherwise the latest first."""
+    from backend.attendance.models import Attendance
+
+    mine = or_(Task.id.in_(select(TaskClaim.task_id).where(TaskClaim.user_id == user_id,
+                                                           TaskClaim.status == CLAIM_ACTIVE)),
+               Task.id.in_(select(Attendance.task_id).where(Attendance.user_id == user_id)))
+    page = by_start(filtered(status=status).where(mine), limit, cursor, latest_first=status != "open")
+    attach_my_claims(page["items"], user_id)
+    tasks = page["items"]
+    found = {a.task_id: a for a in db.session.scalars(select(Attendance).where(
+        Attendance.user_id == user_id, Attendance.task_id.in_([t.id for t in tasks])))} if tasks else {}
+    for t in tasks:
+        t.my_attendance = found.get(t.id)
     return page
 
 

@@ -88,6 +88,11 @@ class TaskListArgs(PageArgs):
     recommended = ma.fields.Boolean(load_default=False)
 
 
+class MyTaskArgs(PageArgs):
+    status = ma.fields.String(load_default="open", validate=V.OneOf(STATUSES),
+                              metadata={"description": "open (soonest first) | ended | cancelled | all (latest first)"})
+
+
 class CommunityTaskArgs(PageArgs):
     status = ma.fields.String(load_default="all", validate=V.OneOf(STATUSES))
 
@@ -133,3 +138,16 @@ class TaskSchema(ma.Schema):
     created_at = LocalDateTime()
     my_claim = ma.fields.Nested(MyClaimSchema, allow_none=True, dump_default=None)
     skill_match = ma.fields.Integer(metadata={"description": "matching skills (with ?recommended=1)"})
+
+
+class MyAttendanceSchema(ma.Schema):
+    status = ma.fields.String(metadata={"description": "checked_in | checked_out | absent"})
+    checkin_at = LocalDateTime(allow_none=True)
+    checkout_at = LocalDateTime(allow_none=True)
+    minutes = ma.fields.Integer()
+    points = ma.fields.Integer(metadata={"description": "awarded so far"})
+    awarded_at = LocalDateTime(allow_none=True)
+
+
+class MyTaskSchema(TaskSchema):
+    my_attendance = ma.fields.Nested(MyAttendanceSchema, allow_none=True, dump_default=None)

@@ -124,6 +124,9 @@ def test_task_to_points_to_unit_export(phone, live, worker, city):
     mpage.wait_for_selector("[data-test=claimed]")
     assert "1/5" in mpage.inner_text("[data-test=seats]")
     member.shot("claimed")
+    member.go("#/tasks")  # the claim is under 我报名的, not started yet
+    mpage.locator("[data-test=my-tasks] [data-test=my-task]", has_text=TITLE).locator(
+        "[data-test=status]:has-text('未开始')").wait_for()
 
     with time_machine.travel(starts - timedelta(minutes=5), tick=True) as traveller:
         # at the place, just before the start: staff shows the check-in QR; the member uploads a photo of it
@@ -157,6 +160,11 @@ def test_task_to_points_to_unit_export(phone, live, worker, city):
         staff.shot("confirmed")
         page.click("[data-test=confirm]")
         page.wait_for_selector("[data-test=confirm-result] [data-test=success]:has-text('已全部发放')")
+        member.go("#/tasks")  # the task still runs; the member's record of it is complete
+        mine = mpage.locator("[data-test=my-tasks] [data-test=my-task]", has_text=TITLE)
+        assert mine.locator("[data-test=my-attendance]").inner_text() == "已签退 · 60 分钟 · +12 积分"
+        assert "进行中" in mine.locator("[data-test=status]").inner_text()
+        member.shot("my-tasks")
 
         # the member's 志愿服务记录证明 now has this service: a PDF opens
         member.go("#/certificate")

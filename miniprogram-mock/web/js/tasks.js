@@ -14,10 +14,38 @@ export function taskItem(t) {
         t.points_per_hour ? ` · ${t.points_per_hour} 分/小时` : "")));
 }
 
+const ATTENDED = { checked_in: "已签到", checked_out: "已签退", absent: "缺席" };
+
+// One of my tasks: when, where, and what my attendance came to.
+function myTaskItem(t) {
+  const a = t.my_attendance;
+  const record = a ? [ATTENDED[a.status] || a.status, a.minutes ? `${a.minutes} 分钟` : null,
+    a.awarded_at ? `+${a.points} 积分` : a.status === "checked_out" ? "待确认积分" : null].filter(Boolean).join(" · ") : null;
+  return h("li", { test: "my-task", "data-id": t.id },
+    h("a", { href: "#/tasks/" + t.id },
+      h("div", { class: "row" }, h("h3", { class: "grow" }, t.title), badge(t.phase)),
+      h("div", { class: "muted" }, fmtTime(t.starts_at), " · ", place(t) || "地点待定"),
+      record ? h("div", { test: "my-attendance" }, record) : null));
+}
+
 route("/tasks", "志愿任务", async (view) => {
   const box = h("div");
   const more = h("div");
-  view.append(h("div", { class: "card" }, h("h2", {}, "可报名的任务"), h("p", { class: "muted" }, "按您的特长和社区推荐排序"), box, more));
+  const mine = h("div", { test: "my-tasks" });
+  const history = h("div", { test: "my-history" });
+  const showHistory = h("button", { class: "block ghost", test: "show-history", onclick: () => {
+    showHistory.remove();
+    section(history, async () => {
+      const page = await get("/me/tasks", { status: "ended", limit: 50 });
+      return page.items.length ? h("ul", { class: "list" }, page.items.map(myTaskItem)) : h("div", { class: "empty" }, "还没有参加过的任务");
+    });
+  } }, "参加过的任务");
+  view.append(h("div", { class: "card" }, h("h2", {}, "我报名的"), mine, history, showHistory),
+    h("div", { class: "card" }, h("h2", {}, "可报名的任务"), h("p", { class: "muted" }, "按您的特长和社区推荐排序"), box, more));
+  section(mine, async () => {
+    const page = await get("/me/tasks", { status: "open", limit: 50 });
+    return page.items.length ? h("ul", { class: "list" }, page.items.map(myTaskItem)) : h("div", { class: "empty" }, "还没有报名的任务");
+  });
   let cursor = null;
   const list = h("ul", { class: "list", test: "task-list" });
   const load = async () => {
