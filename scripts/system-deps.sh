@@ -7,6 +7,8 @@ need=""
 command -v pdftotext >/dev/null 2>&1 || need="$need poppler-utils"
 [ "${WITH_BENCH:-0}" = 1 ] && ! command -v wrk >/dev/null 2>&1 && need="$need wrk"
 [ "${WITH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1 && need="$need chromium"
+# Chromium's zh-CN locale, for date and time pickers drawn in Chinese in the browser tests' screenshots
+[ "${WITH_BROWSER:-0}" = 1 ] && [ ! -f /usr/lib/chromium/locales/zh-CN.pak ] && need="$need chromium-l10n"
 [ -z "$need" ] && exit 0
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "installing:$need"

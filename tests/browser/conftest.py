@@ -97,8 +97,10 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
+        # the UI locale (date and time pickers) follows LANGUAGE, drawn from Debian's chromium-l10n
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--lang=zh-CN"],
+            env={**os.environ, "LANGUAGE": "zh_CN"})
         yield b
         b.close()
 
