@@ -108,7 +108,7 @@ def test_redemption_picked_up_with_its_code_or_cancelled(phone, city):
     s = phone("staff")
     spage = s.login("staff1")
     s.go("#/staff")
-    spage.click("[data-test=partywork-links] >> text=兑换核销")
+    spage.click("[data-test=go-shelf]")
     s.settle()
     assert spage.locator("[data-test=waiting-redemptions] [data-test=redemption]").count() == 1
     spage.fill("[data-test=pickup-input]", codes[0])  # the cancelled one's code: no longer valid
