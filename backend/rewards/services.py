@@ -13,7 +13,7 @@ from backend.errors import DomainError, Forbidden, InvalidState, NotFound, error
 from backend.extensions import db
 from backend.rewards.models import CANCELLED, HANDED_OVER, PENDING, Redemption, Reward
 from backend.timebank import accounts as ledger_accounts
-from backend.timebank.chain import lock_key
+from backend.timebank.chain import lock_key, sqlite_write_lock
 from backend.timebank.errors import IdempotencyMismatch
 from backend.timebank.idempotency import fingerprint, replay_failure, tag
 from backend.timebank.models import Transfer
@@ -127,6 +127,7 @@ def _snapshot_of(red: Redemption) -> dict:
 def hand_over(actor: User, community_id: int, pickup_code: str) -> Redemption:
     """Staff of the shelf's community hand the goods over against the person's pickup code."""
     policy.require_staff(actor, community_id)
+    sqlite_write_lock(db.session)  # SQLite ignores FOR UPDATE: its write lock serialises instead
     red = db.session.scalar(select(Redemption).where(
         Redemption.community_id == community_id, Redemption.pickup_code == pickup_code,
         Redemption.status == PENDING).with_for_update())
@@ -143,6 +144,7 @@ def hand_over(actor: User, community_id: int, pickup_code: str) -> Redemption:
 def cancel_redemption(actor: User, redemption_id: int) -> Redemption:
     """The person who redeemed, or staff of the shelf, cancel a redemption not yet handed over:
     its payment is reversed (once, whoever asks) and the unit goes back on the shelf."""
+    sqlite_write_lock(db.session)  # SQLite ignores FOR UPDATE: its write lock serialises instead
     red = db.session.get(Redemption, redemption_id, with_for_update=True, populate_existing=True)
     if red is None:
         raise NotFound("兑换记录不存在")
