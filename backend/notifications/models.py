@@ -8,7 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, utcnow
 
-KINDS = ("report_decided", "task_reminder", "task_cancelled", "wish_claimed", "feedback_ready", "report_reminder")
+KINDS = ("report_decided", "task_reminder", "task_cancelled", "wish_claimed", "feedback_ready", "report_reminder",
+         "redemption_cancelled")
 
 
 class Notification(Base):

@@ -126,6 +126,13 @@ TEMPLATES: dict[str, Template] = {
         "thing3": lambda d: d.get("note") or "党员社区表现反馈已生成",
         "time4": lambda d: d.get("at"),
     }),
+    "redemption_cancelled": Template("WECHAT_TEMPLATE_REDEMPTION_CANCELLED", "mock-tpl-redemption-cancelled",
+                                     "pages/points/rewards", {
+        "thing1": lambda d: d.get("reward") or "爱心超市礼品",
+        "number2": lambda d: d.get("points"),
+        "time3": lambda d: d.get("at"),
+        "thing4": lambda d: d.get("note") or "积分已退回，可重新兑换",
+    }),
     "report_reminder": Template("WECHAT_TEMPLATE_REPORT_REMINDER", "mock-tpl-report-reminder", "pages/report/index", {
         "thing1": _reminder,
         "thing2": lambda d: d.get("unit") or d.get("community") or "双报到",

@@ -11,6 +11,7 @@ from backend.auth.models import User
 from backend.db import utcnow
 from backend.errors import DomainError, Forbidden, InvalidState, NotFound, error
 from backend.extensions import db
+from backend.notifications.services import notify
 from backend.rewards.models import CANCELLED, HANDED_OVER, PENDING, Redemption, Reward
 from backend.timebank import accounts as ledger_accounts
 from backend.timebank.chain import lock_key, sqlite_write_lock
@@ -162,9 +163,12 @@ def cancel_redemption(actor: User, redemption_id: int) -> Redemption:
         reverse(db.session, transfer_id=red.transfer_id, actor_id=actor.id, reason=f"取消兑换：{red.reward_name}")
     red.status, red.cancelled_at, red.cancelled_by_id = CANCELLED, utcnow(), actor.id
     db.session.flush()
-    if actor.id != red.user_id:
+    if actor.id != red.user_id:  # staff cancelled it: audited, and the person is told
         record(actor.id, "redemption.cancel", "redemption", red.id, before=before, after=_snapshot_of(red),
                community_id=red.community_id)
+        notify(red.user_id, "redemption_cancelled", {"reward": red.reward_name, "points": red.points,
+                                                     "at": red.cancelled_at.isoformat()},
+               ref_type="redemption", ref_id=red.id)
     return red
 
 

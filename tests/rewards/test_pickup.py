@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from backend.audit.models import AuditLog
 from backend.extensions import db
+from backend.notifications.models import Notification
 from backend.rewards.models import Reward
 from backend.timebank.models import Transfer
 from backend.timebank.verify import verify
@@ -87,6 +88,7 @@ def test_cancel_refunds_once_and_restocks(client, city, login, redeemed):
     account = client.get("/api/v1/me/account", headers=login("member")).get_json()
     assert account["balance"] == 120 and account["spent_total"] == 0
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "redemption.cancel")) is None  # own action
+    assert db.session.scalar(select(Notification)) is None  # nobody to tell
     assert client.post("/api/v1/redemptions/99999/cancel", headers=login("member")).status_code == 404
     assert verify(db.session)["ok"]
 
@@ -103,6 +105,9 @@ def test_staff_cancel_is_audited_and_respects_an_earlier_reversal(client, city, 
     assert len(reversals) == 1
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "redemption.cancel"))
     assert audit.actor_id == city.staff1.id and audit.changes["after"]["status"] == "cancelled"
+    told = db.session.scalars(select(Notification).where(Notification.kind == "redemption_cancelled")).all()
+    assert [(n.user_id, n.ref_id, n.data["reward"], n.data["points"]) for n in told] == [
+        (city.member.id, red["id"], "洗衣液", 50)]
     assert verify(db.session)["ok"]
 
 
