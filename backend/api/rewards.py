@@ -141,7 +141,7 @@ def redeem(reward_id, key):
 def my_redemptions(args):
     """What I have redeemed, newest first, with the pickup code of what waits at the shelf."""
     user = current_user()
-    page = paginate(services.my_redemptions_query(user.id, args["status"]), Redemption.id, args["limit"],
+    page = paginate(services.redemptions_query(user_id=user.id, status=args["status"]), Redemption.id, args["limit"],
                     args["cursor"])
     _named(page["items"])
     return page
@@ -153,7 +153,7 @@ def my_redemptions(args):
 def community_redemptions(args, community_id):
     """Redemptions at the community's shelf, newest first (staff: ?status=pending is what waits for pickup)."""
     policy.require_staff(current_user(), community_id)
-    page = paginate(services.community_redemptions_query(community_id, args["status"]), Redemption.id,
+    page = paginate(services.redemptions_query(community_id=community_id, status=args["status"]), Redemption.id,
                     args["limit"], args["cursor"])
     _named(page["items"])
     return page

@@ -172,11 +172,12 @@ def cancel_redemption(actor: User, redemption_id: int) -> Redemption:
     return red
 
 
-def my_redemptions_query(user_id: int, status: str | None = None) -> Select:
-    q = select(Redemption).where(Redemption.user_id == user_id)
-    return q.where(Redemption.status == status) if status else q
-
-
-def community_redemptions_query(community_id: int, status: str | None = None) -> Select:
-    q = select(Redemption).where(Redemption.community_id == community_id)
+def redemptions_query(*, user_id: int | None = None, community_id: int | None = None,
+                      status: str | None = None) -> Select:
+    """A person's or a shelf's redemptions (for paging), of one status when given."""
+    q = select(Redemption)
+    if user_id is not None:
+        q = q.where(Redemption.user_id == user_id)
+    if community_id is not None:
+        q = q.where(Redemption.community_id == community_id)
     return q.where(Redemption.status == status) if status else q

@@ -31,22 +31,25 @@ def get_wish(actor: User, wish_id: int) -> Wish:
     raise Forbidden("无权查看该心愿")
 
 
+def _theirs(actor: User):
+    """The condition: the actor posted or claimed the wish."""
+    return or_(Wish.user_id == actor.id, Wish.claimer_id == actor.id)
+
+
 def community_wishes(actor: User, community_id: int, status: str | None = None, mine: bool = False) -> Select:
     """A community's wishes: approved and later for everyone, all for its staff, plus the actor's own."""
     policy.community(community_id)
     q = select(Wish).where(Wish.community_id == community_id)
     if mine:
-        q = q.where(or_(Wish.user_id == actor.id, Wish.claimer_id == actor.id))
+        q = q.where(_theirs(actor))
     elif not is_reader(actor, community_id):
-        q = q.where(or_(Wish.status.in_(PUBLIC), Wish.user_id == actor.id, Wish.claimer_id == actor.id))
-    if status:
-        q = q.where(Wish.status == status)
-    return q
+        q = q.where(or_(Wish.status.in_(PUBLIC), _theirs(actor)))
+    return q.where(Wish.status == status) if status else q
 
 
 def my_wishes(actor: User, status: str | None = None) -> Select:
     """The wishes the actor posted or claimed, in every community (their own page)."""
-    q = select(Wish).where(or_(Wish.user_id == actor.id, Wish.claimer_id == actor.id))
+    q = select(Wish).where(_theirs(actor))
     return q.where(Wish.status == status) if status else q
 
 
