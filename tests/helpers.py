@@ -63,3 +63,15 @@ def rows_read_in_generic_plans(call, analyze: tuple[str, ...] = ()) -> list[tupl
             out.append((statement, read))
         conn.rollback()
     return out
+
+
+def run_threads(*targets) -> None:
+    """Run each target in a thread of its own, all started before any is awaited: the
+    participants of a race (they usually meet at a threading.Barrier first)."""
+    import threading
+
+    threads = [threading.Thread(target=t) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()

@@ -11,7 +11,9 @@ from backend.reports.models import SKILLS, STATUSES, MemberReport
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="双报到：党员到居住地社区报到")
 
-PHONE = ma.validate.Regexp(r"^1[3-9]\d{9}$", error="请输入11位中国大陆手机号")
+# \A...\Z and [0-9]: `$` would let a trailing newline through and `\d` full-width digits,
+# and a phone stored so never matches a roster row or a report again.
+PHONE = ma.validate.Regexp(r"\A1[3-9][0-9]{9}\Z", error="请输入11位中国大陆手机号")
 NOT_BLANK = ma.validate.Regexp(r"^\s*\S", error="不能为空")
 
 

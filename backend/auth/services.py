@@ -76,7 +76,8 @@ def grant_role(actor: User | None, user_id: int, role: str, **scope) -> RoleGran
     """Grant a scoped role (idempotent: an identical live grant is returned as it is).
     actor None means the CLI (an operator on the server)."""
     scope = _check_scope(role, scope)
-    user = db.session.get(User, user_id)
+    # the user's row locked until commit: two identical grants at once make one row, not two
+    user = db.session.get(User, user_id, with_for_update=True, populate_existing=True)
     if user is None or user.closed_at is not None:
         raise NotFound("用户不存在")
     if actor is not None and not may_grant(actor, role, scope):

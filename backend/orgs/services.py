@@ -2,18 +2,32 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from backend.errors import Conflict, ValidationFailed
 from backend.extensions import db
 from backend.orgs.models import Community, Grid, Street, Unit
 
 
+def _insert(row, conflict: Exception) -> None:
+    """Add row in a savepoint: the unique constraint a concurrent request won is `conflict`
+    (raised), not a 500, and the caller's transaction stays usable."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        raise conflict from None
+
+
 def get_or_create_street(name: str, district: str = "") -> Street:
     street = db.session.scalar(select(Street).where(Street.name == name))
     if street is None:
-        street = Street(name=name, district=district)
-        db.session.add(street)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(Street(name=name, district=district))
+        except IntegrityError:  # another request created it at the same moment: use that one
+            pass
+        street = db.session.scalar(select(Street).where(Street.name == name))
     return street
 
 
@@ -30,8 +44,7 @@ def create_community(name: str, street: str | None = None, district: str = "", s
     if db.session.scalar(select(Community).where(Community.street_id == st.id, Community.name == name)):
         raise Conflict("该街道下已有同名社区")
     c = Community(name=name, street_id=st.id, district=district or st.district)
-    db.session.add(c)
-    db.session.flush()
+    _insert(c, Conflict("该街道下已有同名社区"))
     return c
 
 
@@ -39,8 +52,7 @@ def create_grid(community_id: int, name: str) -> Grid:
     if db.session.scalar(select(Grid).where(Grid.community_id == community_id, Grid.name == name)):
         raise Conflict("该社区已有同名网格")
     g = Grid(community_id=community_id, name=name)
-    db.session.add(g)
-    db.session.flush()
+    _insert(g, Conflict("该社区已有同名网格"))
     return g
 
 
@@ -50,8 +62,7 @@ def create_unit(name: str, kind: str = "", street_id: int | None = None) -> Unit
     if street_id is not None and db.session.get(Street, street_id) is None:
         raise ValidationFailed(details={"street_id": ["街道不存在"]})
     u = Unit(name=name, kind=kind, street_id=street_id)
-    db.session.add(u)
-    db.session.flush()
+    _insert(u, Conflict("已有同名单位"))
     return u
 
 

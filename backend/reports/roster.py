@@ -30,11 +30,11 @@ def _better(a: MemberReport | None, b: MemberReport) -> MemberReport:
     return b if (_RANK[b.status], b.id) > (_RANK[a.status], a.id) else a
 
 
-def best_reports(condition) -> tuple[dict[str, MemberReport], dict[int, MemberReport]]:
-    """The most telling non-closed report per phone and per user among reports matching condition."""
+def best_reports(*conditions) -> tuple[dict[str, MemberReport], dict[int, MemberReport]]:
+    """The most telling non-closed report per phone and per user among reports matching conditions."""
     by_phone: dict[str, MemberReport] = {}
     by_user: dict[int, MemberReport] = {}
-    for r in db.session.scalars(select(MemberReport).where(condition, MemberReport.status != CLOSED)):
+    for r in db.session.scalars(select(MemberReport).where(*conditions, MemberReport.status != CLOSED)):
         by_phone[r.phone] = _better(by_phone.get(r.phone), r)
         by_user[r.user_id] = _better(by_user.get(r.user_id), r)
     return by_phone, by_user
@@ -119,9 +119,16 @@ def unit_view(user: User, unit_id: int, status: str | None = None) -> dict:
     items = [_item(um, by_phone.get(um.phone)) for um in roster]
     on_roster = {um.phone for um in roster}
     roster_users = {i["user_id"] for i in items if i["user_id"]}
-    _, extra = best_reports(MemberReport.unit_id == unit_id)
+    # people off the roster who named this unit, closed accounts aside (erased, gone)
+    named = select(MemberReport.user_id).join(User, User.id == MemberReport.user_id).where(
+        MemberReport.unit_id == unit_id, User.closed_at.is_(None))
+    _, extra = best_reports(MemberReport.unit_id == unit_id, MemberReport.user_id.in_(named))
+    # a rejected report is dropped once the person's best report names another unit: rejected
+    # for the wrong unit and filed again under the right one, they are not this unit's member
+    _, overall = best_reports(MemberReport.user_id.in_(named)) if extra else ({}, {})
     items += [_item(None, r) for r in sorted(extra.values(), key=lambda r: r.id)
-              if r.phone not in on_roster and r.user_id not in roster_users]
+              if r.phone not in on_roster and r.user_id not in roster_users
+              and (r.status != REJECTED or overall[r.user_id].id == r.id)]
     counts = {"reported": 0, "pending": 0, "not_reported": 0, "rejected": 0, "total": len(items)}
     for i in items:
         key = {APPROVED: "reported", PENDING: "pending"}.get(i["status"], "not_reported")
