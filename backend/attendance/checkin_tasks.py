@@ -167,6 +167,9 @@ def _check_out(conn, user_id, task, row, scan, lat, lng, cfg) -> tuple[dict, boo
         raise TaskClosed("任务已取消")
     if scan.at < row.checkin_at:
         raise NotCheckedIn("签退时间早于签到时间")
+    if scan.at < task.starts_at:
+        # zero minutes, and the attendance could never be checked in again: not a check-out yet
+        raise TaskClosed("任务尚未开始，不能签退", details={"starts_at": task.starts_at.isoformat()})
     closes = task.ends_at + timedelta(minutes=cfg.late_min)
     if scan.at > closes:
         raise TaskClosed("已过签退时间", details={"closes_at": closes.isoformat()})

@@ -1,13 +1,13 @@
 """Staff tools on a task's attendance: the roster, bulk check-out, absence, manual minutes, confirmation."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, case, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.attendance.checkin_tasks import active_claim, clipped_minutes
-from backend.attendance.errors import NotClaimed
+from backend.attendance.errors import NotClaimed, TaskClosed
 from backend.attendance.models import ABSENT, CHECKED_IN, CHECKED_OUT, SOURCE_MANUAL, SOURCE_SCAN, Attendance
 from backend.audit.services import record
 from backend.auth import policy
@@ -15,7 +15,7 @@ from backend.auth.models import User
 from backend.db import utcnow
 from backend.errors import InvalidState, NotFound
 from backend.extensions import db
-from backend.tasks.models import CLAIM_ACTIVE, Task, TaskClaim
+from backend.tasks.models import CLAIM_ACTIVE, TASK_CANCELLED, Task, TaskClaim
 
 _FIELDS = ("status", "source", "minutes", "manual_reason", "checkin_at", "checkout_at", "awarded_at", "points")
 
@@ -76,10 +76,14 @@ def task_roster(actor: User, task_id: int, *, limit: int = 100,
 
 
 def checkout_all(actor: User, task_id: int, now: datetime | None = None) -> dict:
-    """After the end: check everyone still checked in out at the task's end. {"checked_out": n}."""
+    """After the end: check everyone still checked in out at the task's end (a cancelled task's: its
+    cancellation, after which nobody served). {"checked_out": n}."""
     task = task_for_staff(actor, task_id)
     now = now or utcnow()
-    if now < task.ends_at:
+    end = task.ends_at
+    if task.status == TASK_CANCELLED and task.cancelled_at is not None:
+        end = min(end, task.cancelled_at)
+    if now < end:
         raise InvalidState("任务尚未结束，不能批量签退")
     done = []
     for row in db.session.scalars(select(Attendance).where(
@@ -87,13 +91,13 @@ def checkout_all(actor: User, task_id: int, now: datetime | None = None) -> dict
         # conditional: a member's own check-out arriving meanwhile is kept, not overwritten
         n = db.session.execute(update(Attendance).where(
             Attendance.id == row.id, Attendance.status == CHECKED_IN, Attendance.awarded_at.is_(None)).values(
-            status=CHECKED_OUT, checkout_at=task.ends_at, checkout_received_at=now,
-            minutes=clipped_minutes(task, row.checkin_at, task.ends_at), updated_by_id=actor.id)).rowcount
+            status=CHECKED_OUT, checkout_at=end, checkout_received_at=now,
+            minutes=clipped_minutes(task, row.checkin_at, end), updated_by_id=actor.id)).rowcount
         if n:
             done.append(row.user_id)
     if done:
         record(actor.id, "attendance.checkout_all", "task", task.id,
-               after={"user_ids": done, "checkout_at": task.ends_at}, community_id=task.community_id)
+               after={"user_ids": done, "checkout_at": end}, community_id=task.community_id)
     return {"checked_out": len(done), "user_ids": done}
 
 
@@ -127,9 +131,7 @@ def _editable(task: Task, user_id: int) -> tuple[Attendance, dict]:
 
 def issue_task_code(actor: User, task_id: int, action: str, now: datetime | None = None) -> dict:
     """A fresh check-in/out code for a task (staff of its community): {code, expires_at, refresh_after, ...}."""
-    from backend.attendance.errors import TaskClosed
     from backend.attendance.services import issue_code
-    from backend.tasks.models import TASK_CANCELLED
 
     task = task_for_staff(actor, task_id)
     if task.status == TASK_CANCELLED:
@@ -155,7 +157,12 @@ def mark_absent(actor: User, task_id: int, user_id: int) -> dict:
 
 def enter_manual(actor: User, task_id: int, user_id: int, minutes: int, reason: str) -> dict:
     """Staff enter minutes by hand (荣誉 minutes, source manual) with a reason and an audit row; the roster item."""
+    from backend.attendance.services import settings
+
     task = task_for_staff(actor, task_id)
+    # a stand-in for scans, so not before a scan could check in: confirming would award a task not yet held
+    if utcnow() < task.starts_at - timedelta(minutes=settings().early_min):
+        raise TaskClosed("任务尚未开始，不能补录时长")
     row, before = _editable(task, user_id)
     row.status, row.source, row.minutes, row.manual_reason = CHECKED_OUT, SOURCE_MANUAL, minutes, reason
     row.updated_by_id = actor.id

@@ -81,7 +81,8 @@ def by_start(q: Select, limit: int, cursor: str | None, latest_first: bool = Fal
             ts, last_id = datetime.fromisoformat(last[0]), int(last[1])
             if ts.tzinfo is None:
                 raise ValueError
-        except (TypeError, ValueError, IndexError, KeyError):
+            ts = ts.astimezone(timezone.utc)  # a tampered year 1 or 9999 overflows here, not in the query
+        except (TypeError, ValueError, IndexError, KeyError, OverflowError):
             raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
         if latest_first:
             q = q.where(or_(Task.starts_at < ts, and_(Task.starts_at == ts, Task.id < last_id)))

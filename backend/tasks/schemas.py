@@ -22,13 +22,22 @@ class LocationArgs(ma.Schema):
             raise ma.ValidationError("经纬度需同时填写", "lat")
 
 
+class LocationPatchArgs(LocationArgs):
+    """A location edit: the parts not sent are kept (renaming the place keeps its geofence)."""
+
+    name = ma.fields.String(validate=V.Length(max=200))
+    lat = ma.fields.Float(allow_none=True, validate=V.Range(*services.LAT_RANGE, error="纬度不在中国境内"))
+    lng = ma.fields.Float(allow_none=True, validate=V.Range(*services.LNG_RANGE, error="经度不在中国境内"))
+
+
 Skill = ma.fields.String(validate=V.Length(min=1, max=30))
+_LOCATION_COLUMNS = {"name": "location_name", "lat": "lat", "lng": "lng"}
 
 
 def _flatten_location(data: dict) -> dict:
     loc = data.pop("location", None)
     if loc is not None:
-        data.update(location_name=loc["name"], lat=loc["lat"], lng=loc["lng"])
+        data.update({_LOCATION_COLUMNS[k]: v for k, v in loc.items()})
     return data
 
 
@@ -70,7 +79,7 @@ class UpdateTaskArgs(CreateTaskArgs):
     category = ma.fields.String(validate=V.Length(max=50))
     starts_at = LocalDateTime()
     ends_at = LocalDateTime()
-    location = ma.fields.Nested(LocationArgs)
+    location = ma.fields.Nested(LocationPatchArgs)
     capacity = ma.fields.Integer(strict=True, validate=V.Range(1, services.MAX_CAPACITY))
     points_per_hour = ma.fields.Integer(strict=True, validate=V.Range(0, services.MAX_POINTS_PER_HOUR))
     skills = ma.fields.List(Skill, validate=V.Length(max=20))

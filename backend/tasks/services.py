@@ -135,6 +135,9 @@ def update_task(actor: User, task_id: int, **changes) -> Task:
         raise ValidationFailed(details={"starts_at": ["新的开始时间不能早于当前时间"]})
     if merged["capacity"] < task.claimed_count:
         raise ValidationFailed(details={"capacity": [f"名额不能少于已认领人数（{task.claimed_count}）"]})
+    if (merged["starts_at"], merged["ends_at"]) != (before["starts_at"], before["ends_at"]) and _attended(task.id):
+        # check-in opens before the start: a moved task would count those scans against its new times
+        raise InvalidState("已有人签到，不能修改任务时间")
     for k, v in changes.items():
         setattr(task, k, v)
     if merged["starts_at"] != before["starts_at"]:
@@ -146,6 +149,13 @@ def update_task(actor: User, task_id: int, **changes) -> Task:
     record(actor.id, "task.update", "task", task.id, before={k: before[k] for k in diff},
            after={k: after[k] for k in diff}, community_id=task.community_id)
     return task
+
+
+def _attended(task_id: int) -> bool:
+    """Whether anyone has an attendance (a scan or a staff entry) at the task."""
+    from backend.attendance.models import Attendance
+
+    return db.session.scalar(select(Attendance.id).where(Attendance.task_id == task_id).limit(1)) is not None
 
 
 def active_claimers(task_id: int) -> list[int]:
@@ -230,6 +240,12 @@ def unclaim_task(user: User, task_id: int) -> TaskClaim:
         raise NotFound("您没有认领该任务")
     if state(task) != "upcoming":
         raise TaskClosed()
+    from backend.attendance.models import Attendance
+
+    # check-in opens before the start: an attendance without its seat would still count and be awarded
+    if db.session.scalar(select(Attendance.id).where(Attendance.task_id == task_id,
+                                                     Attendance.user_id == user.id)) is not None:
+        raise InvalidState("您已签到，不能取消认领")
     now = utcnow()
     done = db.session.execute(
         update(TaskClaim).where(TaskClaim.id == claim.id, TaskClaim.status == CLAIM_ACTIVE)
