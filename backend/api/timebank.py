@@ -13,6 +13,7 @@ from backend.audit.services import record
 from backend.auth import policy
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
+from backend.rewards.services import refund
 from backend.timebank import idempotency, leaderboard as boards, service
 from backend.timebank import policy as tb_policy
 from backend.timebank.models import Transfer
@@ -197,7 +198,9 @@ def reverse_transfer(args, transfer_id):
         policy.require_admin(user)
     else:
         policy.require_staff(user, community_id)
-    t = service.reverse(db.session, transfer_id=transfer_id, actor_id=user.id, reason=args["reason"])
+    # a redemption's payment refunded while the goods wait: the redemption is cancelled with it
+    t = refund(user, original, args["reason"]) or service.reverse(
+        db.session, transfer_id=transfer_id, actor_id=user.id, reason=args["reason"])
     record(user.id, "transfer.reverse", "transfer", original.id, after={"reversal_id": t.id, "amount": t.amount,
            "reason": args["reason"]}, community_id=community_id)
     return t

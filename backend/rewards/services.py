@@ -4,12 +4,13 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 
 from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import User
 from backend.db import utcnow
-from backend.errors import DomainError, Forbidden, InvalidState, NotFound, error
+from backend.errors import Conflict, DomainError, Forbidden, InvalidState, NotFound, error
 from backend.extensions import db
 from backend.notifications.services import notify
 from backend.rewards.models import CANCELLED, HANDED_OVER, PENDING, Redemption, Reward
@@ -95,14 +96,17 @@ def redeem(user_id: int, reward_id: int, idempotency_key: str) -> tuple[Redempti
         red = Redemption(reward_id=reward.id, community_id=reward.community_id, user_id=user_id,
                          reward_name=reward.name, points=reward.points, idempotency_key=key,
                          pickup_code=new_pickup_code(reward.community_id))
-        session.add(red)
-        session.flush()
+        try:
+            with session.begin_nested():  # the pickup code another redemption took this instant: 409
+                session.add(red)
+        except IntegrityError:
+            raise Conflict("兑换码冲突，请重试") from None
         t = transfer(session, debit_account_id=wallet, credit_account_id=shop, amount=reward.points,
                      kind="redeem", actor_id=user_id, idempotency_key=key, memo=f"兑换：{reward.name}",
                      ref_type="redemption", ref_id=red.id)
     except DomainError as exc:
-        if exc.status == 409 and exc.code != "IDEMPOTENCY_MISMATCH":
-            tag(exc, key, fp)  # out of stock / over balance: this key stays failed
+        if exc.status == 409 and exc.code not in ("IDEMPOTENCY_MISMATCH", "CONFLICT"):
+            tag(exc, key, fp)  # out of stock / over balance: this key stays failed (a code clash does not)
         raise
     reward.stock -= 1
     red.transfer_id = t.id
@@ -134,6 +138,12 @@ def hand_over(actor: User, community_id: int, pickup_code: str) -> Redemption:
         Redemption.status == PENDING).with_for_update())
     if red is None:
         raise NotFound("核销码无效或已使用")
+    # a payment refunded by a reversal pays for nothing: its goods stay on the shelf. The
+    # reversal's key lock (taken after the redemption row, as cancel does) keeps one from
+    # landing between this check and the commit.
+    lock_key(db.session, f"reverse:{red.transfer_id}")
+    if db.session.scalar(select(Transfer.id).where(Transfer.reverses_id == red.transfer_id)) is not None:
+        raise InvalidState("该兑换已退款，不能领取")
     before = _snapshot_of(red)
     red.status, red.handed_over_at, red.handed_over_by_id = HANDED_OVER, utcnow(), actor.id
     db.session.flush()
@@ -142,9 +152,10 @@ def hand_over(actor: User, community_id: int, pickup_code: str) -> Redemption:
     return red
 
 
-def cancel_redemption(actor: User, redemption_id: int) -> Redemption:
+def cancel_redemption(actor: User, redemption_id: int, reason: str | None = None) -> Redemption:
     """The person who redeemed, or staff of the shelf, cancel a redemption not yet handed over:
-    its payment is reversed (once, whoever asks) and the unit goes back on the shelf."""
+    its payment is reversed (once, whoever asks; `reason` on the reversal) and the unit goes back
+    on the shelf."""
     sqlite_write_lock(db.session)  # SQLite ignores FOR UPDATE: its write lock serialises instead
     red = db.session.get(Redemption, redemption_id, with_for_update=True, populate_existing=True)
     if red is None:
@@ -158,9 +169,12 @@ def cancel_redemption(actor: User, redemption_id: int) -> Redemption:
         raise InvalidState("已领取或已取消的兑换不能取消")
     before = _snapshot_of(red)
     get_reward(red.reward_id, lock=True).stock += 1  # the reward row before the accounts (lock order)
-    already = db.session.scalar(select(Transfer.id).where(Transfer.reverses_id == red.transfer_id))
-    if red.transfer_id is not None and already is None:
-        reverse(db.session, transfer_id=red.transfer_id, actor_id=actor.id, reason=f"取消兑换：{red.reward_name}")
+    if red.transfer_id is not None:
+        lock_key(db.session, f"reverse:{red.transfer_id}")  # a reversal at this moment lands first or not at all
+        already = db.session.scalar(select(Transfer.id).where(Transfer.reverses_id == red.transfer_id))
+        if already is None:
+            reverse(db.session, transfer_id=red.transfer_id, actor_id=actor.id,
+                    reason=reason or f"取消兑换：{red.reward_name}")
     red.status, red.cancelled_at, red.cancelled_by_id = CANCELLED, utcnow(), actor.id
     db.session.flush()
     if actor.id != red.user_id:  # staff cancelled it: audited, and the person is told
@@ -170,6 +184,21 @@ def cancel_redemption(actor: User, redemption_id: int) -> Redemption:
                                                      "at": red.cancelled_at.isoformat()},
                ref_type="redemption", ref_id=red.id)
     return red
+
+
+def refund(actor: User, payment: Transfer, reason: str) -> Transfer | None:
+    """Reversing the payment of a redemption whose goods still wait at the shelf cancels the
+    redemption with it (the unit back in stock, its pickup code dead): the reversal, or None when
+    the transfer pays for no waiting redemption and is reversed like any other. The redemption
+    row is locked before the reversal's key, the order hand_over and cancel_redemption keep."""
+    if payment.kind != "redeem" or payment.ref_type != "redemption" or payment.ref_id is None:
+        return None
+    sqlite_write_lock(db.session)
+    red = db.session.get(Redemption, payment.ref_id, with_for_update=True, populate_existing=True)
+    if red is None or red.transfer_id != payment.id or red.status != PENDING:
+        return None
+    cancel_redemption(actor, red.id, reason=reason)
+    return db.session.scalar(select(Transfer).where(Transfer.reverses_id == payment.id))
 
 
 def redemptions_query(*, user_id: int | None = None, community_id: int | None = None,

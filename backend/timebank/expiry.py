@@ -6,7 +6,6 @@ community's expiry account with kind "expire". Running twice on a day moves noth
 """
 from __future__ import annotations
 
-from collections import deque
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -35,30 +34,45 @@ def months_before(now: datetime, months: int) -> datetime:
 
 
 def unspent_lots(session: Session, wallet_id: int, issuers: dict[int, int]) -> list[dict]:
-    """What is left of each inflow of a wallet after FIFO spending: [{amount, at, community_id}]."""
-    lots: deque[dict] = deque()
-    by_id: dict[int, dict] = {}
+    """What is left of each inflow of a wallet after FIFO spending: [{amount, at, community_id}].
+    A reversed spending gives its points back to the lots it took them from (their age and
+    origin), so a redemption redeemed and cancelled does not turn old points into new ones;
+    a reversed expiry gives them back as a new inflow (someone decided they stay)."""
+    lots: list[dict] = []
+    by_id: dict[int, int] = {}  # inflow transfer id -> index of its lot
+    took: dict[int, list[tuple[int, int]]] = {}  # spending transfer id -> [(lot index, points taken)]
+    first = 0  # every lot before this index is empty
     q = (select(Transfer).where(or_(Transfer.debit_account_id == wallet_id, Transfer.credit_account_id == wallet_id))
          .order_by(Transfer.id))
     for t in session.scalars(q):
         if t.credit_account_id == wallet_id:
-            lot = {"amount": t.amount, "at": t.created_at,
-                   "community_id": issuers.get(t.debit_account_id) if t.kind == "earn" else None}
-            lots.append(lot)
-            by_id[t.id] = lot
+            back = took.pop(t.reverses_id, []) if t.reverses_id else []
+            for i, taken in back:
+                lots[i]["amount"] += taken
+                first = min(first, i)
+            left = t.amount - sum(taken for _, taken in back)
+            if left:
+                by_id[t.id] = len(lots)
+                lots.append({"amount": left, "at": t.created_at,
+                             "community_id": issuers.get(t.debit_account_id) if t.kind == "earn" else None})
             continue
-        left = t.amount
+        left, parts = t.amount, []
         target = by_id.get(t.reverses_id) if t.reverses_id else None
         if target is not None:  # a reversed earning takes back that very lot first
-            taken = min(left, target["amount"])
-            target["amount"] -= taken
+            taken = min(left, lots[target]["amount"])
+            lots[target]["amount"] -= taken
             left -= taken
-        while left and lots:
-            taken = min(left, lots[0]["amount"])
-            lots[0]["amount"] -= taken
-            left -= taken
-            if lots[0]["amount"] == 0:
-                lots.popleft()
+            parts.append((target, taken))
+        while left and first < len(lots):
+            taken = min(left, lots[first]["amount"])
+            if taken:
+                lots[first]["amount"] -= taken
+                left -= taken
+                parts.append((first, taken))
+            if lots[first]["amount"] == 0:
+                first += 1
+        if t.kind != "expire":
+            took[t.id] = parts
     return [lot for lot in lots if lot["amount"] > 0]
 
 
