@@ -92,12 +92,17 @@ def issue_certificate(user: User, date_from: date | None = None, date_to: date |
     rec = record_of(user, date_from, date_to)
     if not rec["services"]:
         raise NoServiceRecords()
+    # one issuer per person at a time: two downloads at once must not both miss and mint two numbers
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
     digest = _digest(user.id, rec)
-    cert = db.session.scalar(select(Certificate).where(Certificate.user_id == user.id, Certificate.digest == digest))
+    community_id = rec["community"].id if rec["community"] else None
+    # reused only while it still says what this PDF prints: its check page shows name and community
+    cert = db.session.scalar(select(Certificate).where(
+        Certificate.user_id == user.id, Certificate.digest == digest, Certificate.name == rec["name"],
+        Certificate.community_id.is_(None) if community_id is None else Certificate.community_id == community_id))
     if cert is None:
         code = _new_code()
-        cert = Certificate(number=code, code=code, user_id=user.id, name=rec["name"],
-                           community_id=rec["community"].id if rec["community"] else None,
+        cert = Certificate(number=code, code=code, user_id=user.id, name=rec["name"], community_id=community_id,
                            date_from=rec["from"], date_to=rec["to"], services=len(rec["services"]),
                            scanned_minutes=rec["scanned_minutes"], manual_minutes=rec["manual_minutes"],
                            total_minutes=rec["total_minutes"], digest=digest, issued_at=utcnow())

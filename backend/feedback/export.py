@@ -96,11 +96,13 @@ def build(job: ExportJob, path: str, progress) -> str:
         figures.counted_services(agreed, start, end).subquery())) or 0
     for n, (uid, when, community, title, minutes, source, _) in enumerate(
             figures.service_rows(agreed, start, end), 1):
-        unit_name, name = owner.get(uid, ("", ""))
-        tasks_ws.append([unit_name, name, when.astimezone(TZ).strftime("%Y-%m-%d"), community, title, minutes,
-                         SOURCES.get(source, source)])
         if n % 1000 == 0:
             progress(60 + 35 * n // max(1, total))
+        if uid not in owner:  # consented, but not to these units (a roster or old report names them)
+            continue
+        unit_name, name = owner[uid]
+        tasks_ws.append([unit_name, name, when.astimezone(TZ).strftime("%Y-%m-%d"), community, title, minutes,
+                         SOURCES.get(source, source)])
     progress(95)
     scope = units[0].name if job.scope_type == "unit" and units else (
         db.session.get(Street, job.scope_id).name if job.scope_type == "street" else "")

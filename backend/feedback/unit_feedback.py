@@ -2,11 +2,12 @@
 
 Members of a unit are the people on its roster (matched to reports by phone) and the people
 whose report names the unit. Without consent to `unit_feedback` a unit sees only the report
-status and community (PIPL Art. 23). Everything is loaded with a fixed number of statements,
-whatever the number of members."""
+status and community (PIPL Art. 23); the consent is to the person's own unit, the one their
+report names, so a unit that only lists them (roster, a rejected or old report) never sees more.
+Everything is loaded with a fixed number of statements, whatever the number of members."""
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import or_, select, union
 
 from backend.extensions import db
 from backend.feedback import figures
@@ -49,8 +50,8 @@ def _better(a, b):
 
 def members(unit_ids: list[int]) -> list[dict]:
     """The units' members in order (per unit: roster by id, then reporters not on the roster):
-    {unit_id, unit_member_id, on_roster, user_id, name, phone (masked), status, community_id,
-    community_name, report_id}."""
+    {unit_id, unit_member_id, on_roster, user_id, shares, name, phone (masked), status, community_id,
+    community_name, report_id}; shares: the unit is the person's own (their consent may apply)."""
     reports = db.session.execute(
         select(MemberReport.id, MemberReport.user_id, MemberReport.unit_id, MemberReport.community_id,
                MemberReport.name, MemberReport.phone, MemberReport.status)
@@ -67,10 +68,19 @@ def members(unit_ids: list[int]) -> list[dict]:
         .order_by(UnitMember.unit_id, UnitMember.id)).all()
     names = dict(db.session.execute(select(Community.id, Community.name).where(
         Community.id.in_({r.community_id for r in reports} or {-1}))).all())
+    # the unit a person's approved report names, for those seen here through another report
+    approved_unit = dict(db.session.execute(select(MemberReport.user_id, MemberReport.unit_id).where(
+        MemberReport.user_id.in_({r.user_id for r in reports if r.status != APPROVED} or {-1}),
+        MemberReport.status == APPROVED)).all())
 
     def item(unit_id, um, r):
+        user_id = (um.user_id if um else None) or (r.user_id if r else None)
+        # consent to unit_feedback shares with the person's own unit: the one their report names
+        # (a roster is typed in by the unit, a rejected or pending report may name a unit they left)
+        shares = (r is not None and r.user_id == user_id and r.unit_id == unit_id
+                  and approved_unit.get(r.user_id, unit_id) == unit_id)
         return {"unit_id": unit_id, "unit_member_id": um.id if um else None, "on_roster": um is not None,
-                "user_id": (um.user_id if um else None) or (r.user_id if r else None),
+                "user_id": user_id, "shares": shares,
                 "name": um.name if um else r.name, "phone": mask_phone(um.phone if um else r.phone),
                 "status": r.status if r else NOT_REPORTED, "report_id": r.id if r else None,
                 "community_id": r.community_id if r else None,
@@ -101,7 +111,7 @@ def attach_figures(items: list[dict], period: str, users) -> list[dict]:
     evaluations = figures.evaluations_of(users, period)
     for i in items:
         uid = i["user_id"]
-        i["consented"] = uid is not None and uid in agreed
+        i["consented"] = uid is not None and uid in agreed and i.get("shares", True)
         if not i["consented"]:
             i.update({k: None for k in GATED})
             continue
@@ -133,11 +143,10 @@ def unit_feedback(unit_id: int, period: str, *, offset: int = 0, limit: int | No
     page = everyone[offset:offset + limit] if limit else everyone[offset:]
     if limit:
         attach_figures(page, period, {i["user_id"] for i in page if i["user_id"]})
-        agreed = db.session.scalar(select(func.count(Consent.user_id)).where(
-            Consent.purpose == UNIT_FEEDBACK, Consent.granted.is_(True),
-            Consent.user_id.in_(member_users([unit_id]))))
+        agreed = set(db.session.scalars(consented(UNIT_FEEDBACK).where(
+            Consent.user_id.in_(member_users([unit_id])))))
         summary = counts(everyone)
-        summary["consented"] = int(agreed or 0)
+        summary["consented"] = sum(1 for i in everyone if i["shares"] and i["user_id"] in agreed)
     else:
         attach_figures(page, period, member_users([unit_id]))
         summary = counts(page)
