@@ -24,7 +24,7 @@ class CreateHouseholdArgs(ma.Schema):
     building = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=100))
     head_name = ma.fields.String(required=True, validate=V.Length(min=1, max=64))
     phone = ma.fields.String(load_default=None, allow_none=True,
-                             validate=V.Regexp(r"^[0-9+\-]{5,20}$", error="电话号码格式有误"))
+                             validate=V.Regexp(r"\A[0-9+\-]{5,20}\Z", error="电话号码格式有误"))
     tags = ma.fields.List(ma.fields.String(validate=V.Length(min=1, max=20)), load_default=list,
                           validate=V.Length(max=20))
     lat = ma.fields.Float(load_default=None, allow_none=True, validate=V.Range(-90, 90))

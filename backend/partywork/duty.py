@@ -85,9 +85,10 @@ def holders_of(post_ids: list[int], statuses=(HOLDER_ACTIVE,)) -> dict[int, list
     return out
 
 
-def _live(post_id: int, user_id: int) -> DutyHolder | None:
-    return db.session.scalar(select(DutyHolder).where(
-        DutyHolder.post_id == post_id, DutyHolder.user_id == user_id, DutyHolder.status.in_(LIVE)))
+def _live(post_id: int, user_id: int, lock: bool = False) -> DutyHolder | None:
+    q = select(DutyHolder).where(
+        DutyHolder.post_id == post_id, DutyHolder.user_id == user_id, DutyHolder.status.in_(LIVE))
+    return db.session.scalar(q.with_for_update() if lock else q)
 
 
 def _take_seat(post: DutyPost) -> None:
@@ -96,9 +97,9 @@ def _take_seat(post: DutyPost) -> None:
 
 
 def _add_holder(holder: DutyHolder) -> DutyHolder:
-    db.session.add(holder)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # added inside: begin_nested() flushes what is pending first
+            db.session.add(holder)
             db.session.flush()
     except IntegrityError:  # a concurrent request made the live row first
         raise AlreadyHolding()
@@ -135,7 +136,7 @@ def decide(actor: User, post_id: int, user_id: int, approve: bool) -> DutyHolder
     post = get_post(post_id)
     policy.require_staff(actor, post.community_id)
     post = get_post(post_id, lock=True)
-    holder = _live(post.id, user_id)
+    holder = _live(post.id, user_id, lock=True)  # a withdrawal at the same time must not be overwritten
     if holder is None:
         raise NotFound("没有该党员的申请")
     if holder.status != HOLDER_PENDING:
@@ -184,7 +185,7 @@ def add_log(actor: User, post_id: int, *, date_: date, minutes: int, note: str =
     post = get_post(post_id)
     holder = db.session.scalar(select(DutyHolder).where(
         DutyHolder.post_id == post.id, DutyHolder.user_id == actor.id, DutyHolder.status == HOLDER_ACTIVE))
-    if holder is None:
+    if holder is None or not common.is_member(actor.id, post.community_id):  # moved to another community
         raise NotHolder()
     common.check_minutes(minutes)
     today = common.local_date(utcnow())

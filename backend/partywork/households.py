@@ -110,9 +110,9 @@ def link(actor: User, household_id: int, user_id: int) -> HouseholdLink:
         raise LinkLimit(details={"limit": limit})
     row = HouseholdLink(household_id=h.id, user_id=user_id, community_id=h.community_id,
                         status=LINK_ACTIVE, created_by_id=actor.id)
-    db.session.add(row)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # added inside: begin_nested() flushes what is pending first
+            db.session.add(row)
             db.session.flush()
     except IntegrityError:
         return _active_link(h.id, user_id)
@@ -134,15 +134,22 @@ def unlink(actor: User, household_id: int, user_id: int) -> None:
            community_id=h.community_id)
 
 
+def _linked(h: Household, user_id: int) -> bool:
+    """An active link of someone still a member of the household's community: a member who
+    moved to another community (the old `member` grant revoked) keeps the link row until staff
+    end it, but no longer its access."""
+    return _active_link(h.id, user_id) is not None and common.is_member(user_id, h.community_id)
+
+
 def may_see_private(user: User, h: Household) -> bool:
     """Only the community's staff and the household's linked members see phone and address."""
-    return policy.has_role(user, "staff", community_id=h.community_id) or _active_link(h.id, user.id) is not None
+    return policy.has_role(user, "staff", community_id=h.community_id) or _linked(h, user.id)
 
 
 def read_household(user: User, household_id: int) -> Household:
     """Staff and street_admin/admin of the community, or a linked member, may read it."""
     h = get_household(household_id)
-    if _active_link(h.id, user.id) is None:
+    if not _linked(h, user.id):
         policy.require_community_reader(user, h.community_id)
     return h
 
@@ -194,10 +201,11 @@ def community_households(actor: User, community_id: int, unvisited_days: int | N
 
 
 def my_households(user: User) -> list[dict]:
-    """The households the caller is linked to, in full."""
-    rows = list(db.session.scalars(select(Household).join(HouseholdLink, HouseholdLink.household_id == Household.id)
-                                   .where(HouseholdLink.user_id == user.id, HouseholdLink.status == LINK_ACTIVE)
-                                   .order_by(Household.id)))
+    """The households the caller is linked to (in a community they are still a member of), in full."""
+    linked = db.session.scalars(select(Household).join(HouseholdLink, HouseholdLink.household_id == Household.id)
+                                .where(HouseholdLink.user_id == user.id, HouseholdLink.status == LINK_ACTIVE)
+                                .order_by(Household.id)).all()
+    rows = [h for h in linked if common.is_member(user.id, h.community_id)]
     ids = [h.id for h in rows]
     last, links = last_visits(ids), active_links(ids)
     return [household_view(user, h, links[h.id], last.get(h.id)) for h in rows]
@@ -208,7 +216,7 @@ def add_visit(actor: User, household_id: int, *, visited_at: datetime, minutes: 
     """The linked member logs a visit; coordinates, when both sides have them, must be within
     CHECKIN_RADIUS_M of the household (422 OUT_OF_RANGE)."""
     h = get_household(household_id)
-    if _active_link(h.id, actor.id) is None:
+    if not _linked(h, actor.id):
         raise NotLinked()
     common.check_minutes(minutes)
     common.check_coords(lat, lng)

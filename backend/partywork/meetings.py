@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from backend.audit.services import record
 from backend.auth import policy
@@ -91,6 +92,18 @@ def _attendee(meeting_id: int, user_id: int, lock: bool = False) -> MeetingAtten
     return db.session.scalar(q.with_for_update() if lock else q)
 
 
+def _add_attendee(meeting_id: int, user_id: int, expected: bool) -> MeetingAttendee:
+    """A new attendee row, or (locked) the one a concurrent request has just added for the person."""
+    row = MeetingAttendee(meeting_id=meeting_id, user_id=user_id, expected=expected, status=EXPECTED)
+    try:
+        with db.session.begin_nested():  # added inside: begin_nested() flushes what is pending first
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:  # a double tap, or an offline upload racing the online scan
+        return _attendee(meeting_id, user_id, lock=True)
+    return row
+
+
 def checkin_code(actor: User, meeting_id: int, now: datetime | None = None) -> dict:
     """A rotating signed code for the meeting (staff), as for tasks; meetings only check in."""
     from backend.attendance.services import issue_code
@@ -119,8 +132,7 @@ def meeting_scan(user: User, scan, *, lat=None, lng=None, settings=None) -> tupl
     if row is None:
         if not common.is_member(user.id, m.community_id):
             raise NotInvited()
-        row = MeetingAttendee(meeting_id=m.id, user_id=user.id, expected=False, status=EXPECTED)
-        db.session.add(row)
+        row = _add_attendee(m.id, user.id, expected=False)
     created = row.status != PRESENT
     if created:
         row.status, row.checkin_at, row.checkin_offline = PRESENT, scan.at, scan.offline
@@ -142,16 +154,17 @@ def mark_leave(actor: User, meeting_id: int, user_id: int, reason: str) -> Meeti
     if row is None:
         if not common.is_member(user_id, m.community_id):
             raise ValidationFailed(details={"user_id": ["该用户不是本社区已报到的党员"]})
-        row = MeetingAttendee(meeting_id=m.id, user_id=user_id, expected=True, status=EXPECTED)
-        db.session.add(row)
+        row = _add_attendee(m.id, user_id, expected=True)
     if row.status == PRESENT:
         raise InvalidState("该党员已签到，不能请假")
-    before = {"user_id": user_id, "status": row.status, "reason": row.leave_reason}
+    # the reason itself stays out of the append-only audit log: it is the person's (often a
+    # health matter) and closing their account erases it from the attendee row
+    before = {"user_id": user_id, "status": row.status, "reason_given": bool(row.leave_reason)}
     row.expected = True
     row.status, row.leave_reason, row.leave_by_id, row.leave_at = LEAVE, reason.strip(), actor.id, utcnow()
     db.session.flush()
     record(actor.id, "meeting.leave", "meeting", m.id, before=before,
-           after={"user_id": user_id, "status": LEAVE, "reason": row.leave_reason}, community_id=m.community_id)
+           after={"user_id": user_id, "status": LEAVE, "reason_given": True}, community_id=m.community_id)
     return row
 
 

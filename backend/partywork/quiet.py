@@ -123,7 +123,8 @@ def add_follow_up(actor: User, community_id: int, user_id: int, status: str, not
                  actor_id=actor.id)
     db.session.add(f)
     db.session.flush()
-    record(actor.id, "member.follow_up", "user", user_id, after={"status": status, "note": f.note},
+    # the note stays out of the append-only audit log (closing erases it from the follow-up row)
+    record(actor.id, "member.follow_up", "user", user_id, after={"status": status, "note_given": bool(f.note)},
            community_id=community_id)
     return f
 

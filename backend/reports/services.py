@@ -20,6 +20,7 @@ from backend.errors import InvalidState, NotFound, ValidationFailed, error
 from backend.extensions import db
 from backend.notifications.services import notify
 from backend.orgs.models import Community, Grid, Unit
+from backend.partywork.membership import leave_community
 from backend.reports.models import (
     APPROVED, CLOSED, LIVE, PENDING, REJECTED, SKILLS, MemberReport, UnitMember, UnitReport,
 )
@@ -118,16 +119,20 @@ def _snapshot(report: MemberReport) -> dict:
 
 
 def _close_previous(actor: User, report: MemberReport, now: datetime) -> None:
-    """Approving a new report closes the person's earlier approved one (history kept)."""
+    """Approving a new report closes the person's earlier approved one (history kept); moving to
+    another community ends the party work they held in the old one."""
     for old in db.session.scalars(select(MemberReport).where(
             MemberReport.user_id == report.user_id, MemberReport.status == APPROVED,
             MemberReport.id != report.id)):
         before = _snapshot(old)
         old.status, old.closed_at = CLOSED, now
+        ended = None
         if old.community_id != report.community_id:
             revoke_role(report.user_id, "member", community_id=old.community_id)
+            ended = leave_community(report.user_id, old.community_id, now)
         record(actor.id, "member_report.close", "member_report", old.id, before=before,
-               after={**_snapshot(old), "replaced_by": report.id}, community_id=old.community_id)
+               after={**_snapshot(old), "replaced_by": report.id, **({"ended": ended} if ended else {})},
+               community_id=old.community_id)
     db.session.flush()  # before the new one becomes approved (one approved per person)
 
 

@@ -1,0 +1,39 @@
+"""A member leaving a community: the standing party work they held there ends.
+
+Approving a member's report to another community closes their report here and revokes their
+`member` grant (reports.services); the duty posts they held or applied for, the households
+they looked after and their invitations to meetings not yet begun go with it, so a seat is
+freed, a household's phone and address are no longer theirs to read, and a meeting's
+attendance rate does not count them absent. What they did here stays as history.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+
+from backend.extensions import db
+from backend.partywork.models_duty import HOLDER_ACTIVE, HOLDER_ENDED, HOLDER_PENDING, DutyHolder, DutyPost
+from backend.partywork.models_households import LINK_ACTIVE, LINK_ENDED, HouseholdLink
+from backend.partywork.models_meetings import PRESENT, Meeting, MeetingAttendee
+
+
+def leave_community(user_id: int, community_id: int, now: datetime) -> dict:
+    """End the person's duty tenures and applications, household links and invitations to
+    meetings not yet begun in the community; {"duty_holders", "household_links",
+    "meeting_invitations"}: how many of each ended."""
+    posts = select(DutyPost.id).where(DutyPost.community_id == community_id)
+    holders = db.session.execute(
+        update(DutyHolder).where(DutyHolder.user_id == user_id, DutyHolder.post_id.in_(posts),
+                                 DutyHolder.status.in_((HOLDER_PENDING, HOLDER_ACTIVE)))
+        .values(status=HOLDER_ENDED, ended_at=now)).rowcount
+    links = db.session.execute(
+        update(HouseholdLink).where(HouseholdLink.user_id == user_id, HouseholdLink.community_id == community_id,
+                                    HouseholdLink.status == LINK_ACTIVE)
+        .values(status=LINK_ENDED, ended_at=now)).rowcount
+    upcoming = select(Meeting.id).where(Meeting.community_id == community_id, Meeting.starts_at > now)
+    invitations = db.session.execute(
+        delete(MeetingAttendee).where(MeetingAttendee.user_id == user_id, MeetingAttendee.meeting_id.in_(upcoming),
+                                      MeetingAttendee.status != PRESENT)
+        .execution_options(synchronize_session=False)).rowcount
+    return {"duty_holders": holders, "household_links": links, "meeting_invitations": invitations}
