@@ -25,5 +25,5 @@ class JobStatusSchema(ma.Schema):
 @blp.get("/jobs/<string:job_id>")
 @blp.response(200, JobStatusSchema)
 def job_status(job_id):
-    """An export job's status, progress (0-100) and, once finished, result_url (whoever may read its scope)."""
+    """An export job's status, progress (0-100) and, once finished, result_url (whoever may read its scope; a 台账 file only its requester)."""
     return exportjobs.job_status(current_user(), job_id)

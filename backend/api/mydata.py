@@ -21,6 +21,7 @@ class MyDataSchema(ma.Schema):
     attendances = ma.fields.List(ma.fields.Dict())
     wishes_posted = ma.fields.List(ma.fields.Dict())
     wishes_claimed = ma.fields.List(ma.fields.Dict())
+    wish_events = ma.fields.List(ma.fields.Dict())
     account = ma.fields.Dict()
     transfers = ma.fields.List(ma.fields.Dict())
     redemptions = ma.fields.List(ma.fields.Dict())

@@ -22,6 +22,23 @@ def _jsonable(value):
     return value
 
 
+def _unit_street(object_type: str, object_id: int | None) -> int | None:
+    """The street of a unit, or of a roster row's unit: a unit admin's actions are within it."""
+    from sqlalchemy import select
+
+    from backend.orgs.models import Unit
+    from backend.reports.models import UnitMember
+
+    if object_id is None:
+        return None
+    if object_type == "unit":
+        return db.session.scalar(select(Unit.street_id).where(Unit.id == object_id))
+    if object_type == "unit_member":
+        return db.session.scalar(select(Unit.street_id).join(UnitMember, UnitMember.unit_id == Unit.id)
+                                 .where(UnitMember.id == object_id))
+    return None
+
+
 def record(actor_id: int | None, action: str, object_type: str, object_id: int | None, *,
            before: dict | None = None, after: dict | None = None,
            community_id: int | None = None, street_id: int | None = None) -> AuditLog:
@@ -31,6 +48,8 @@ def record(actor_id: int | None, action: str, object_type: str, object_id: int |
 
         c = db.session.get(Community, community_id)
         street_id = c.street_id if c else None
+    elif street_id is None:
+        street_id = _unit_street(object_type, object_id)
     meta = request_meta.get()
     row = AuditLog(
         actor_id=actor_id, action=action, object_type=object_type, object_id=object_id,

@@ -6,6 +6,8 @@ Any export (unit feedback here; 台账 later) plugs in with `register(kind, auth
                                                        start the export and read its job and file
     build(job, path, progress) -> download_name      writes the file at `path` (a temporary
                                                        name), calls progress(0..100) as it goes
+    personal=True                                    the file shows what its requester may see:
+                                                       only they download it
 
 `start_export(kind, (scope_type, scope_id), params, requester)` writes an ExportJob row, an
 audit row "export" and an outbox job in the caller's transaction; the worker runs
@@ -27,7 +29,7 @@ from rq.job import Job
 from backend.audit.services import record
 from backend.auth.models import User
 from backend.db import utcnow
-from backend.errors import InvalidState, NotFound, ValidationFailed
+from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.feedback.models import ExportJob
 from backend.jobs import RQ_RETRY, defer, rq_job_id
@@ -44,14 +46,18 @@ class Exporter:
     build: Callable[[ExportJob, str, Callable[[int], None]], str]
     suffix: str = "xlsx"
     content_type: str = XLSX
+    # built with what its requester may see (台账: phones in full for a community's own staff):
+    # only the requester downloads the file; others of the scope still see the job's status
+    personal: bool = False
 
 
 REGISTRY: dict[str, Exporter] = {}
 
 
-def register(kind: str, *, authorize, build, suffix: str = "xlsx", content_type: str = XLSX) -> Exporter:
+def register(kind: str, *, authorize, build, suffix: str = "xlsx", content_type: str = XLSX,
+             personal: bool = False) -> Exporter:
     """Make an export kind available to start_export (call at import time of its module)."""
-    REGISTRY[kind] = Exporter(kind, authorize, build, suffix, content_type)
+    REGISTRY[kind] = Exporter(kind, authorize, build, suffix, content_type, personal)
     return REGISTRY[kind]
 
 
@@ -128,8 +134,13 @@ def _rq_job(job: ExportJob) -> Job | None:
         return None
 
 
-def result_url(job: ExportJob) -> str | None:
-    return f"/api/v1/files/{job.id}" if job.status == "finished" else None
+def _downloads(user: User, job: ExportJob) -> bool:
+    return not exporter(job.kind).personal or job.requester_id == user.id
+
+
+def result_url(job: ExportJob, user: User) -> str | None:
+    """Where the finished file is, for a reader who may download it."""
+    return f"/api/v1/files/{job.id}" if job.status == "finished" and _downloads(user, job) else None
 
 
 def job_status(user: User, job_id: str) -> dict:
@@ -143,7 +154,7 @@ def job_status(user: User, job_id: str) -> dict:
         if rq is not None:
             progress = max(progress, int(rq.get_meta(refresh=True).get("progress", 0)))
     return {"job_id": job.id, "kind": job.kind, "status": job.status, "progress": progress,
-            "result_url": result_url(job), "error": job.error if job.status != "finished" else None,
+            "result_url": result_url(job, user), "error": job.error if job.status != "finished" else None,
             "created_at": job.created_at, "finished_at": job.finished_at, "size": job.size}
 
 
@@ -154,6 +165,8 @@ def file_path(job: ExportJob) -> str:
 def readable_file(user: User, job_id: str) -> tuple[str, str, str]:
     """(absolute path, download name, content type) of a finished export, for its readers."""
     job = readable_job(user, job_id)
+    if not _downloads(user, job):
+        raise Forbidden("该文件按导出人的权限生成，仅导出人可下载")
     if job.status != "finished" or not job.file_name or not os.path.exists(file_path(job)):
         raise InvalidState("文件尚未生成")
     return file_path(job), job.download_name or os.path.basename(job.file_name), job.content_type or XLSX

@@ -1,8 +1,9 @@
 """Closing an account (PIPL Art. 47): erase what identifies the person, keep the record's shape.
 
 Name, phone, openid, session_key, the person's free text and what messages say of them are erased; live
-reports, claims on upcoming tasks, duty posts, household links and open wishes end; redemptions
-still waiting at a shelf are cancelled (the unit back in stock, the points back first); role grants
+reports, claims on upcoming tasks, duty posts, household links and open wishes end; wishes they
+claimed go back to be claimed by someone else; redemptions still waiting at a shelf are
+cancelled (the unit back in stock, the points back first); role grants
 are revoked; the token stops working (token_version bumped, closed_at set). The ledger keeps
 every row as it was (append-only, hash-chained: amounts and links intact, verify passes); what is
 left in the wallet moves to the issuing community's issuance account (a `close` transfer).
@@ -30,7 +31,7 @@ from backend.rewards.models import PENDING as REDEMPTION_PENDING
 from backend.rewards.models import Redemption
 from backend.rewards.services import cancel_redemption
 from backend.tasks.models import CLAIM_ACTIVE, CLAIM_CANCELLED, Task, TaskClaim
-from backend.timebank.accounts import wallet_id
+from backend.timebank.accounts import ensure_wallet, wallet_id
 from backend.timebank.models import ISSUANCE, Account, Transfer
 from backend.timebank.service import close_wallet
 from backend.wishes.models import APPROVED as WISH_APPROVED
@@ -60,12 +61,14 @@ def issuing_community(user_id: int) -> int | None:
 
 
 def _close_wallet(user: User):
-    """The close transfer (None when nothing was left) after moving the balance home."""
-    if wallet_id(db.session, user.id) is None:
-        return None
+    """The close transfer (None when nothing was left) after moving the balance home.
+
+    A wallet is opened (to be closed at once) for someone who never earned: a visit or duty log
+    confirmed later would otherwise open one and pay points to the closed account."""
     cid = issuing_community(user.id) or db.session.scalar(select(Community.id).order_by(Community.id).limit(1))
     if cid is None:
         return None
+    ensure_wallet(db.session, user.id)
     return close_wallet(db.session, user_id=user.id, community_id=cid, actor_id=user.id)
 
 
@@ -95,6 +98,18 @@ def _end_participation(user: User, now) -> None:
                        .values(revoked_at=now))
     for purpose in PURPOSES:
         set_consent(user, purpose, False, current_app.config["PRIVACY_POLICY_VERSION"])
+
+
+def _release_claimed_wishes(uid: int, now) -> None:
+    """Wishes the person claimed but will not fulfil go back to be claimed by another member
+    (after _erase, which finds the messages naming the claimer by the wishes' claimer_id)."""
+    for wid in db.session.scalars(select(Wish.id).where(Wish.claimer_id == uid, Wish.status == CLAIMED)).all():
+        released = db.session.execute(  # unless the resident confirmed or cancelled it meanwhile
+            update(Wish).where(Wish.id == wid, Wish.claimer_id == uid, Wish.status == CLAIMED)
+            .values(status=WISH_APPROVED, claimer_id=None, claimed_at=None, updated_at=now)).rowcount
+        if released:
+            db.session.add(WishEvent(wish_id=wid, from_status=CLAIMED, to_status=WISH_APPROVED, actor_id=uid,
+                                     at=now, note="认领人账户注销"))
 
 
 def _erase(user: User) -> None:
@@ -133,6 +148,7 @@ def close_account(user: User) -> dict:
     t = _close_wallet(user)
     _end_participation(user, now)
     _erase(user)
+    _release_claimed_wishes(user.id, now)
     user.token_version = (user.token_version or 0) + 1
     user.closed_at = now
     db.session.flush()

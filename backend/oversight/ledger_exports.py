@@ -4,7 +4,7 @@ Each (kind, format) is one registered exporter, "ledger_<kind>_<format>". The wo
 rows (yield_per, a server-side cursor on PostgreSQL) into openpyxl's write-only workbook or a
 csv written row by row (UTF-8 with BOM, so Excel reads the Chinese), so memory stays bounded
 whatever the row count. Phones are masked unless the exporter is staff of the community the
-member reported to (for households: the household's community).
+member reported to (for households: the household's community, whose address is masked alike).
 """
 from __future__ import annotations
 
@@ -145,11 +145,11 @@ def build(job: ExportJob, path: str, progress) -> str:
     finally:
         writer.close([["台账", sheet.title], ["范围", scope_name], ["期间", period or "全部"],
                       ["行数", n], ["生成时间", datetime.now(TZ).strftime("%Y-%m-%d %H:%M")],
-                      ["说明", "手机号仅对该党员所在社区的工作人员完整显示，其余已脱敏"]])
+                      ["说明", "手机号（及联系家庭的地址）仅对所在社区的工作人员完整显示，其余已脱敏"]])
     return f"{scope_name}-{sheet.title}-{period or '全部'}.{fmt}"
 
 
 for _kind in KINDS:
     for _fmt in FORMATS:
         exportjobs.register(kind_name(_kind, _fmt), authorize=authorize, build=build, suffix=_fmt,
-                            content_type=exportjobs.XLSX if _fmt == "xlsx" else exportjobs.CSV)
+                            content_type=exportjobs.XLSX if _fmt == "xlsx" else exportjobs.CSV, personal=True)

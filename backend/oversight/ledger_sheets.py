@@ -17,7 +17,7 @@ from backend.attendance.models import Attendance
 from backend.auth.models import User
 from backend.orgs.models import Community, Grid, Unit
 from backend.oversight.sqltime import dialect
-from backend.partywork.common import mask_phone
+from backend.partywork.common import mask_address, mask_phone
 from backend.partywork.models_households import LINK_ACTIVE, Household, HouseholdLink, Visit
 from backend.partywork.models_meetings import Meeting, MeetingAttendee
 from backend.reports.models import APPROVED, MemberReport
@@ -170,7 +170,8 @@ def households_row(r, shown):
     last = r[10]
     if isinstance(last, str):  # SQLite hands back a scalar subquery's time as text
         last = datetime.fromisoformat(last).replace(tzinfo=ZoneInfo("UTC"))
-    return [r[0], r[1], r[2] or "", r[3] or "", r[4], r[5], _phone(r[6], r[7], shown), "、".join(r[8] or []),
+    address = r[4] if r[7] in shown else mask_address(r[4])  # private, as in the households API
+    return [r[0], r[1], r[2] or "", r[3] or "", address, r[5], _phone(r[6], r[7], shown), "、".join(r[8] or []),
             r[9] or "", t(last)]
 
 

@@ -25,7 +25,7 @@ from backend.rewards.models import Redemption
 from backend.tasks.models import Task, TaskClaim
 from backend.timebank.service import statement_item, statement_query, wallet_summary
 from backend.timebank.models import Transfer
-from backend.wishes.models import Wish
+from backend.wishes.models import Wish, WishEvent
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -85,17 +85,21 @@ def _tasks(uid: int) -> dict:
 
 
 def _wishes(uid: int) -> dict:
-    f = ("id", "community_id", "title", "description", "type", "status", "rating", "rating_comment",
-         "created_at", "completed_at")
+    f = ("id", "community_id", "title", "description", "type", "status", "decision_reason", "rating",
+         "rating_comment", "created_at", "completed_at")
+    # what the person did to wishes, with the notes they wrote (confirming, cancelling, rating)
+    e = ("wish_id", "from_status", "to_status", "at", "note")
     return {"wishes_posted": _rows(select(*_cols(Wish, *f)).where(Wish.user_id == uid).order_by(Wish.id), *f),
-            "wishes_claimed": _rows(select(*_cols(Wish, *f)).where(Wish.claimer_id == uid).order_by(Wish.id), *f)}
+            "wishes_claimed": _rows(select(*_cols(Wish, *f)).where(Wish.claimer_id == uid).order_by(Wish.id), *f),
+            "wish_events": _rows(select(*_cols(WishEvent, *e)).where(WishEvent.actor_id == uid)
+                                 .order_by(WishEvent.id), *e)}
 
 
 def _points(uid: int) -> dict:
     q, wid = statement_query(db.session, uid)
     transfers = [_v(statement_item(t, wid)) for t in db.session.scalars(q.order_by(Transfer.id))] if wid else []
-    f = ("id", "community_id", "reward_name", "points", "transfer_id", "status", "created_at", "handed_over_at",
-         "cancelled_at")
+    f = ("id", "community_id", "reward_name", "points", "transfer_id", "status", "pickup_code", "created_at",
+         "handed_over_at", "cancelled_at")
     return {"account": wallet_summary(db.session, uid), "transfers": transfers,
             "redemptions": _rows(select(*_cols(Redemption, *f)).where(Redemption.user_id == uid)
                                  .order_by(Redemption.id), *f)}
