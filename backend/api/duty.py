@@ -38,7 +38,7 @@ class DutyHolderSchema(ma.Schema):
 
     def _name(self, h):
         u = db.session.get(User, h["user_id"] if isinstance(h, dict) else h.user_id)
-        return (u.name or u.nickname) if u else None
+        return u.display_name if u else None
 
 
 class DutyPostBrief(ma.Schema):

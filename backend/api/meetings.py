@@ -42,7 +42,7 @@ class MeetingAttendeeSchema(ma.Schema):
 
     def _name(self, a):
         u = db.session.get(User, a.user_id)
-        return (u.name or u.nickname) if u else None
+        return u.display_name if u else None
 
 
 class MeetingSchema(ma.Schema):

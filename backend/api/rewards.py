@@ -9,7 +9,7 @@ from backend.api.timebank import IdempotencyHeader, remember_failures
 from backend.auth import policy
 from backend.rewards import services
 from backend.rewards.models import REDEMPTION_STATUSES, Redemption, Reward
-from backend.wishes.queries import names_of
+from backend.auth.services import display_names
 
 blp = Blueprint("rewards", __name__, url_prefix="/api/v1", description="爱心超市：礼品与积分兑换")
 
@@ -83,7 +83,7 @@ class HandoverArgs(ma.Schema):
 
 
 def _named(redemptions: list[Redemption]) -> list[Redemption]:
-    names = names_of(r.user_id for r in redemptions)
+    names = display_names(r.user_id for r in redemptions)
     for r in redemptions:
         r.user_name = names.get(r.user_id)
     return redemptions

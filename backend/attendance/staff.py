@@ -54,7 +54,7 @@ def roster(task: Task, ids: list[int]) -> list[dict]:
     items = []
     for uid in ids:
         u, row, claim = users[uid], rows.get(uid), claims.get(uid)
-        item = {"user_id": uid, "name": u.name or u.nickname, "nickname": u.nickname,
+        item = {"user_id": uid, "name": u.display_name, "nickname": u.nickname,
                 "claim_id": claim.id if claim else None, "claimed": claim is not None,
                 "status": row.status if row else "claimed"}
         if row is not None:

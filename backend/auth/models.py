@@ -40,6 +40,11 @@ class User(Base):
         lazy="selectin",
     )
 
+    @property
+    def display_name(self) -> str:
+        """What others are shown: the real name, else the WeChat nickname; never the phone."""
+        return self.name or self.nickname
+
 
 class RoleGrant(Base):
     """One scoped role of one user; revoked rows are kept as history."""

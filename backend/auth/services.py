@@ -125,3 +125,11 @@ def revoke_role(user_id: int, role: str, **scope) -> int:
     if user is not None:
         db.session.expire(user, ["roles"])
     return n
+
+
+def display_names(user_ids) -> dict[int, str]:
+    """Display names (real name or nickname) by user id, in one query; never phones."""
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    return {u.id: u.display_name for u in db.session.scalars(select(User).where(User.id.in_(ids)))}

@@ -174,7 +174,7 @@ def household_view(viewer: User, h: Household, links: list[HouseholdLink] | None
         "address": h.address if private else common.mask_address(h.address),
         "head_name": h.head_name, "phone": h.phone if private else common.mask_phone(h.phone),
         "tags": list(h.tags or []), "lat": h.lat if private else None, "lng": h.lng if private else None,
-        "members": [{"user_id": l.user_id, "name": (users[l.user_id].name or users[l.user_id].nickname),
+        "members": [{"user_id": l.user_id, "name": users[l.user_id].display_name,
                      "linked_at": l.created_at} for l in links],
         "last_visited_at": last,
         "overdue": last is None or last < utcnow() - timedelta(days=visit_days),

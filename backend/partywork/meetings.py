@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import User
+from backend.auth.services import display_names
 from backend.db import utcnow
 from backend.errors import InvalidState, NotFound, ValidationFailed
 from backend.extensions import db
@@ -185,8 +186,7 @@ def attendance(actor: User, community_id: int, period: str, now: datetime | None
         .order_by(Meeting.starts_at, Meeting.id)))
     rows = list(db.session.scalars(select(MeetingAttendee).where(
         MeetingAttendee.meeting_id.in_([m.id for m in meetings])))) if meetings else []
-    names = {u.id: u.name or u.nickname for u in db.session.scalars(
-        select(User).where(User.id.in_({r.user_id for r in rows})))} if rows else {}
+    names = display_names(r.user_id for r in rows)
     per_meeting = {m.id: {"expected": 0, "present": 0, "leave": 0, "absent": 0, "walk_in": 0} for m in meetings}
     per_member: dict[int, dict] = {}
     for r in rows:

@@ -95,7 +95,7 @@ def find_quiet(community_id: int, months: int = 6, now: datetime | None = None) 
     for uid, joined, last in quiet:
         f = follow.get(uid)
         items.append({
-            "user_id": uid, "name": users[uid].name or users[uid].nickname, "member_since": joined,
+            "user_id": uid, "name": users[uid].display_name, "member_since": joined,
             "last_activity_at": last[0] if last else None, "last_activity_kind": last[1] if last else None,
             "follow_up": follow_up_dict(f) if f else None,
         })

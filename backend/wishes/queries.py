@@ -5,6 +5,7 @@ from sqlalchemy import Select, or_, select
 
 from backend.auth import policy
 from backend.auth.models import User
+from backend.auth.services import display_names
 from backend.errors import Forbidden, NotFound
 from backend.extensions import db
 from backend.wishes.models import APPROVED, CLAIMED, DONE, RATED, Wish, WishEvent
@@ -58,17 +59,9 @@ def events_of(wish_id: int) -> list[WishEvent]:
     return list(db.session.scalars(select(WishEvent).where(WishEvent.wish_id == wish_id).order_by(WishEvent.id)))
 
 
-def names_of(user_ids) -> dict[int, str]:
-    """Display names (real name or nickname) by user id; never phones."""
-    ids = {i for i in user_ids if i is not None}
-    if not ids:
-        return {}
-    return {u.id: u.name or u.nickname for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
-
-
 def with_names(wishes: list[Wish], events: bool = False) -> list[Wish]:
     """Set resident_name / claimer_name (and the history when asked) on each wish for output."""
-    names = names_of([w.user_id for w in wishes] + [w.claimer_id for w in wishes])
+    names = display_names([w.user_id for w in wishes] + [w.claimer_id for w in wishes])
     for w in wishes:
         w.resident_name = names.get(w.user_id)
         w.claimer_name = names.get(w.claimer_id)

@@ -105,7 +105,7 @@ def claim_wish(actor: User, wish_id: int) -> Wish:
         raise Forbidden("不能认领自己的心愿")
     _transition(wish, "claim", actor, claimer_id=actor.id)
     notify(wish.user_id, "wish_claimed", {"wish_id": wish.id, "title": wish.title,
-                                          "claimer": actor.name or actor.nickname},
+                                          "claimer": actor.display_name},
            ref_type="wish", ref_id=wish.id)
     return wish
 
