@@ -1,6 +1,8 @@
 """Login and role grants."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -133,3 +135,15 @@ def display_names(user_ids) -> dict[int, str]:
     if not ids:
         return {}
     return {u.id: u.display_name for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+# the same write sent again by the same person within this time (a double tap, a retry after a
+# timeout whose first try did arrive) is the same write: services hand back the first, not a copy
+REPEAT_WINDOW = timedelta(minutes=10)
+
+
+def lock_person(user_id: int) -> None:
+    """Hold the person's row until commit, so that two requests acting for them at once (a
+    double tap, a retry racing the first try) run one after the other and the second sees the
+    first's rows. FOR NO KEY UPDATE: rows that merely reference the person are not blocked."""
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import select
 
 from backend.auth.models import User
+from backend.auth.services import lock_person
 from backend.db import utcnow
 from backend.errors import NotFound, ValidationFailed, error
 from backend.extensions import db
@@ -93,7 +94,7 @@ def issue_certificate(user: User, date_from: date | None = None, date_to: date |
     if not rec["services"]:
         raise NoServiceRecords()
     # one issuer per person at a time: two downloads at once must not both miss and mint two numbers
-    db.session.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
+    lock_person(user.id)
     digest = _digest(user.id, rec)
     community_id = rec["community"].id if rec["community"] else None
     # reused only while it still says what this PDF prints: its check page shows name and community

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from backend.auth.models import User
+from backend.auth.services import lock_person
 from backend.db import utcnow
 from backend.errors import NotFound
 from backend.extensions import db
@@ -35,7 +36,10 @@ def my_consents(user: User) -> list[dict]:
 def set_consent(user: User, purpose: str, granted: bool, policy_version: str) -> dict:
     """Grant or withdraw consent for a purpose; a change (not a repeat) is kept in the history."""
     _check(purpose)
-    row = db.session.get(Consent, (user.id, purpose))
+    # the person's row locked until commit: the same switch sent twice at once is taken one after
+    # the other (the second sees the first: a repeat), never two first rows and a 500
+    lock_person(user.id)
+    row = db.session.get(Consent, (user.id, purpose), populate_existing=True)
     if row is not None and row.granted == granted and row.policy_version == policy_version:
         return _item(purpose, row)
     now = utcnow()

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import User
+from backend.auth.services import REPEAT_WINDOW, lock_person
 from backend.db import utcnow
 from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.extensions import db
@@ -181,7 +182,8 @@ def my_posts(user: User) -> list[DutyHolder]:
 
 
 def add_log(actor: User, post_id: int, *, date_: date, minutes: int, note: str = "") -> DutyLog:
-    """An active holder logs a day's duty work (not in the future, not before applying or appointment)."""
+    """An active holder logs a day's duty work (not in the future, not before applying or appointment).
+    The same log sent again while it waits (within REPEAT_WINDOW) is returned, not logged twice."""
     post = get_post(post_id)
     holder = db.session.scalar(select(DutyHolder).where(
         DutyHolder.post_id == post.id, DutyHolder.user_id == actor.id, DutyHolder.status == HOLDER_ACTIVE))
@@ -193,6 +195,13 @@ def add_log(actor: User, post_id: int, *, date_: date, minutes: int, note: str =
         raise ValidationFailed(details={"date": ["日期不能晚于今天"]})
     if date_ < common.local_date(holder.applied_at):
         raise ValidationFailed(details={"date": ["日期早于申请或任命岗位的日期"]})
+    lock_person(actor.id)  # a repeat sent at the same moment waits, then finds this one
+    same = db.session.scalar(select(DutyLog).where(
+        DutyLog.post_id == post.id, DutyLog.user_id == actor.id, DutyLog.date == date_, DutyLog.minutes == minutes,
+        DutyLog.note == (note or "").strip(), DutyLog.status == LOG_PENDING,
+        DutyLog.created_at > utcnow() - REPEAT_WINDOW).order_by(DutyLog.id.desc()).limit(1))
+    if same is not None:
+        return same
     log = DutyLog(post_id=post.id, holder_id=holder.id, user_id=actor.id, community_id=post.community_id,
                   date=date_, minutes=minutes, note=(note or "").strip(), status=LOG_PENDING)
     db.session.add(log)

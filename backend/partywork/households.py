@@ -15,6 +15,7 @@ from backend.attendance.geo import fence
 from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import User
+from backend.auth.services import lock_person
 from backend.db import utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
@@ -214,7 +215,8 @@ def my_households(user: User) -> list[dict]:
 def add_visit(actor: User, household_id: int, *, visited_at: datetime, minutes: int, note: str = "",
               lat: float | None = None, lng: float | None = None) -> Visit:
     """The linked member logs a visit; coordinates, when both sides have them, must be within
-    CHECKIN_RADIUS_M of the household (422 OUT_OF_RANGE)."""
+    CHECKIN_RADIUS_M of the household (422 OUT_OF_RANGE). A visit is its household, its member
+    and its moment: the same one sent again (a double tap, a retry) is returned, not logged twice."""
     h = get_household(household_id)
     if not _linked(h, actor.id):
         raise NotLinked()
@@ -223,6 +225,11 @@ def add_visit(actor: User, household_id: int, *, visited_at: datetime, minutes: 
     if visited_at > utcnow() + CLOCK_SKEW:
         raise ValidationFailed(details={"visited_at": ["走访时间不能晚于当前时间"]})
     distance = fence(h.lat, h.lng, lat, lng, _setting("CHECKIN_RADIUS_M", 500))
+    lock_person(actor.id)  # a repeat sent at the same moment waits, then finds this one
+    same = db.session.scalar(select(Visit).where(Visit.household_id == h.id, Visit.user_id == actor.id,
+                                                 Visit.visited_at == visited_at))
+    if same is not None:
+        return same
     v = Visit(household_id=h.id, user_id=actor.id, community_id=h.community_id, visited_at=visited_at,
               minutes=minutes, note=(note or "").strip(), lat=lat, lng=lng, distance_m=distance,
               status=VISIT_PENDING)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import User
-from backend.auth.services import display_names
+from backend.auth.services import REPEAT_WINDOW, display_names, lock_person
 from backend.db import utcnow
 from backend.errors import InvalidState, NotFound, ValidationFailed
 from backend.extensions import db
@@ -29,7 +29,8 @@ def get_meeting(meeting_id: int) -> Meeting:
 
 def create_meeting(actor: User, community_id: int, *, kind: str, title: str, starts_at: datetime,
                    ends_at: datetime, location: str = "", member_ids: list[int] | None = None) -> Meeting:
-    """Staff schedule a meeting; expected members default to every member of the community."""
+    """Staff schedule a meeting; expected members default to every member of the community.
+    The same meeting sent again by the same staff member within REPEAT_WINDOW is returned as it is."""
     policy.require_staff(actor, community_id)
     details = {}
     if kind not in KINDS:
@@ -48,6 +49,12 @@ def create_meeting(actor: User, community_id: int, *, kind: str, title: str, sta
             details["member_ids"] = [f"不是本社区已报到的党员：{strangers}"]
     if details:
         raise ValidationFailed(details=details)
+    # the staff member's row locked until commit: the same meeting sent twice at once is made once
+    lock_person(actor.id)
+    repeat = _repeat(actor, community_id, expected, kind=kind, title=title.strip(), starts_at=starts_at,
+                     ends_at=ends_at, location=(location or "").strip())
+    if repeat is not None:
+        return repeat
     m = Meeting(community_id=community_id, kind=kind, title=title.strip(), starts_at=starts_at,
                 ends_at=ends_at, location=(location or "").strip(), created_by_id=actor.id)
     db.session.add(m)
@@ -59,6 +66,17 @@ def create_meeting(actor: User, community_id: int, *, kind: str, title: str, sta
            after={"kind": kind, "title": m.title, "starts_at": starts_at, "expected": expected},
            community_id=community_id)
     return m
+
+
+def _repeat(actor: User, community_id: int, expected: list[int], **fields) -> Meeting | None:
+    """The identical meeting (same fields, same expected members) this staff member scheduled
+    within REPEAT_WINDOW, if any: what a double tap or a retried request asks for again."""
+    for m in db.session.scalars(select(Meeting).where(
+            Meeting.community_id == community_id, Meeting.created_by_id == actor.id,
+            Meeting.created_at > utcnow() - REPEAT_WINDOW, *[getattr(Meeting, k) == v for k, v in fields.items()])):
+        if sorted(a.user_id for a in attendees(m.id) if a.expected) == sorted(expected):
+            return m
+    return None
 
 
 def read_meeting(user: User, meeting_id: int) -> Meeting:
@@ -158,6 +176,8 @@ def mark_leave(actor: User, meeting_id: int, user_id: int, reason: str) -> Meeti
         row = _add_attendee(m.id, user_id, expected=True)
     if row.status == PRESENT:
         raise InvalidState("该党员已签到，不能请假")
+    if row.status == LEAVE and row.leave_reason == reason.strip():
+        return row  # the same 请假 again (a double tap, a retry): the first record stands
     # the reason itself stays out of the append-only audit log: it is the person's (often a
     # health matter) and closing their account erases it from the attendee row
     before = {"user_id": user_id, "status": row.status, "reason_given": bool(row.leave_reason)}

@@ -13,6 +13,7 @@ from backend.attendance.models import Attendance
 from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import RoleGrant, User
+from backend.auth.services import REPEAT_WINDOW, lock_person
 from backend.db import utcnow
 from backend.errors import ValidationFailed
 from backend.extensions import db
@@ -119,6 +120,13 @@ def add_follow_up(actor: User, community_id: int, user_id: int, status: str, not
         details["user_id"] = ["该用户不是本社区的党员"]
     if details:
         raise ValidationFailed(details=details)
+    # the member's row locked until commit: the same follow-up sent twice at once is recorded once
+    lock_person(user_id)
+    latest = db.session.scalar(select(FollowUp).where(FollowUp.community_id == community_id,
+                                                      FollowUp.user_id == user_id).order_by(FollowUp.id.desc()).limit(1))
+    if (latest is not None and latest.actor_id == actor.id and latest.status == status
+            and latest.note == (note or "").strip() and latest.created_at > utcnow() - REPEAT_WINDOW):
+        return latest  # a double tap or a retry: the history gets no copy
     f = FollowUp(community_id=community_id, user_id=user_id, status=status, note=(note or "").strip(),
                  actor_id=actor.id)
     db.session.add(f)

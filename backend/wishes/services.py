@@ -5,17 +5,19 @@ once (two members claiming, the resident completing while the claimer cancels) c
 """
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import User
+from backend.auth.services import REPEAT_WINDOW, lock_person
 from backend.db import utcnow
 from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.notifications.services import notify
 from backend.wishes.models import (APPROVED, CANCELLED, CLAIMED, DONE, PENDING, RATED, REJECTED, TYPES, Wish,
                                    WishEvent)
+
 
 # action: (states it may start from, state it leads to, timestamp column it sets)
 TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
@@ -66,7 +68,8 @@ def _is_staff(user: User, community_id: int) -> bool:
 
 
 def post_wish(actor: User, community_id: int, *, title: str, type: str, description: str = "") -> Wish:
-    """A resident posts a wish in a community; it waits for staff approval."""
+    """A resident posts a wish in a community; it waits for staff approval. The same wish sent
+    again while it waits (within REPEAT_WINDOW) is returned as it is, not posted twice."""
     policy.community(community_id)
     title = (title or "").strip()
     details = {}
@@ -76,6 +79,14 @@ def post_wish(actor: User, community_id: int, *, title: str, type: str, descript
         details["type"] = ["类型应为：物质 或 精神"]
     if details:
         raise ValidationFailed(details=details)
+    # the resident's row locked until commit: a repeat sent at the same moment waits, then finds this one
+    lock_person(actor.id)
+    repeat = db.session.scalar(select(Wish).where(
+        Wish.user_id == actor.id, Wish.community_id == community_id, Wish.status == PENDING, Wish.title == title,
+        Wish.type == type, Wish.description == (description or ""), Wish.created_at > utcnow() - REPEAT_WINDOW)
+        .order_by(Wish.id.desc()).limit(1))
+    if repeat is not None:
+        return repeat
     wish = Wish(community_id=community_id, user_id=actor.id, title=title, description=description or "",
                 type=type, status=PENDING)
     db.session.add(wish)

@@ -81,7 +81,8 @@ def test_concurrent_confirmations_keep_the_monthly_cap(app, city):
 
     post = duty.create_post(city.staff1, city.c1.id, name="文明劝导岗", seats=1, points_per_month=25)
     duty.apply_or_appoint(city.staff1, post.id, city.member.id)
-    logs = [duty.add_log(city.member, post.id, date_=local_date(utcnow()), minutes=120).id for _ in (1, 2)]
+    logs = [duty.add_log(city.member, post.id, date_=local_date(utcnow()), minutes=120, note=f"第{i}班").id
+            for i in (1, 2)]
     grant_role(None, city.staff2.id, "staff", community_id=city.c1.id)
     staff = [city.staff1.id, city.staff2.id]
     community_id = city.c1.id

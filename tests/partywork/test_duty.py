@@ -58,7 +58,8 @@ def test_points_per_month_caps_a_holder_and_post_without_points_earns_none(city)
     free = duty.create_post(city.staff1, city.c1.id, name="党员示范岗", seats=2)
     for p in (post, free):
         duty.apply_or_appoint(city.staff1, p.id, city.member.id)
-    logs = [duty.add_log(city.member, post.id, date_=date(2026, 11, 10), minutes=120) for _ in (1, 2)]
+    logs = [duty.add_log(city.member, post.id, date_=date(2026, 11, 10), minutes=120, note=f"第{i}班")
+            for i in (1, 2)]
     unpaid = duty.add_log(city.member, free.id, date_=date(2026, 11, 10), minutes=60)
     out = duty.confirm_logs(city.staff1, city.c1.id, [l.id for l in logs] + [unpaid.id])
     db.session.commit()

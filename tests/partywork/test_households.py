@@ -72,7 +72,7 @@ def test_visits_geofence_and_confirm_once(client, login, city):
         assert client.post(url, json={**body, **bad}, headers=member).status_code == 422, bad
     near = client.post(url, json={**body, "lat": 30.5730, "lng": 114.2792}, headers=member)
     assert near.status_code == 201 and near.get_json()["distance_m"] < 50
-    no_coords = client.post(url, json=body, headers=member)
+    no_coords = client.post(url, json={**body, "visited_at": "2026-11-10T08:00:00+08:00"}, headers=member)
     assert no_coords.status_code == 201 and no_coords.get_json()["distance_m"] is None
     ids = [near.get_json()["id"], no_coords.get_json()["id"]]
     pending = client.get(f"/api/v1/communities/{city.c1.id}/visits?status=pending", headers=staff).get_json()
@@ -147,9 +147,9 @@ def test_confirmations_say_what_the_daily_cap_let_through(client, login, city):
                       headers=staff).status_code == 200
     hid = _household(client, staff, city.c1.id).get_json()["id"]
     client.post(f"/api/v1/households/{hid}/links", json={"user_id": city.member.id}, headers=staff)
-    body = {"visited_at": "2026-11-10T09:00:00+08:00", "minutes": 90, "note": "走访"}  # 15 points
-    ids = [client.post(f"/api/v1/households/{hid}/visits", json=body, headers=member).get_json()["id"]
-           for _ in range(2)]
+    ids = [client.post(f"/api/v1/households/{hid}/visits", headers=member, json={  # 15 points each
+        "visited_at": f"2026-11-10T{hour}:00:00+08:00", "minutes": 90, "note": "走访"}).get_json()["id"]
+        for hour in ("08", "09")]
     out = client.post(f"/api/v1/communities/{city.c1.id}/visits/confirm", json={"visit_ids": ids}, headers=staff)
     assert out.get_json() == {"awarded": 2, "points": 20}  # 15 + 5: the cap of 20 a day
     visits = {v["id"]: v for v in client.get(f"/api/v1/households/{hid}/visits", headers=member).get_json()["items"]}
