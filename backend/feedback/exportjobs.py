@@ -17,6 +17,7 @@ Progress lives in the RQ job's meta (Redis) while running; GET /api/v1/jobs/{id}
 """
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ from backend.jobs import RQ_RETRY, defer, rq_job_id
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 MAX_RUNS = 1 + RQ_RETRY.max  # after this many failed runs the job shows as failed
+# what readers of a failed run see (the exception itself goes to the log and the outbox row)
+RUN_FAILED = "导出失败，正在重试"
+GAVE_UP = "导出失败，请稍后重新导出"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -189,8 +195,14 @@ def _set(job_id: str, **values) -> ExportJob:
 def run_export(job_id: str) -> str | None:
     """Worker: build the file of an export job; returns its name under FILES_DIR."""
     job = db.session.get(ExportJob, job_id)
-    if job is None or job.status == "finished":
+    if job is None or job.status in ("finished", "failed"):
+        # finished: built already; failed: given up on (drain may push its outbox row again
+        # after RQ's last retry) and shown as failed, so it stays so: the user starts a new one
         return job.file_name if job else None
+    if job.attempts >= MAX_RUNS:  # every run so far died without a word (its worker killed)
+        log.error("export %s (%s) given up after %s runs that never ended", job_id, job.kind, job.attempts)
+        _set(job_id, status="failed", error=GAVE_UP)
+        return None
     ex = exporter(job.kind)
     job = _set(job_id, status="started", started_at=utcnow(), attempts=job.attempts + 1, progress=0, error=None)
     rq = get_current_job()
@@ -209,10 +221,12 @@ def run_export(job_id: str) -> str | None:
     try:
         download_name = ex.build(job, tmp, progress)
         _publish(tmp, final)
-    except Exception as exc:
+    except Exception:
+        log.exception("export %s (%s) failed, run %s of %s", job_id, job.kind, runs, MAX_RUNS)
         if os.path.exists(tmp):
             os.remove(tmp)
-        _set(job_id, status="failed" if runs >= MAX_RUNS else "queued", error=repr(exc)[:2000])
+        gave_up = runs >= MAX_RUNS
+        _set(job_id, status="failed" if gave_up else "queued", error=GAVE_UP if gave_up else RUN_FAILED)
         raise
     _set(job_id, status="finished", progress=100, file_name=name, download_name=download_name,
          content_type=ex.content_type, size=os.path.getsize(final), finished_at=utcnow())

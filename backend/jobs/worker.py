@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
+import time
 
+import redis
 from rq import Worker
 from rq.cron import CronScheduler
+from rq.exceptions import StopRequested
 
 import backend
+
+log = logging.getLogger(__name__)
+CRON_RESTART_SECONDS = 5  # after a Redis error, the cron scheduler starts again this much later
 
 
 def run_worker(app, burst: bool = False) -> bool:
@@ -46,4 +53,16 @@ def run_cron(app) -> None:
         func = getattr(importlib.import_module(module), name)
         scheduler.register(func, queue, interval=entry.get("interval"), cron=entry.get("cron"),
                            args=entry.get("args"), kwargs=entry.get("kwargs"))
-    scheduler.start()
+    while True:
+        try:
+            scheduler.start()  # returns when stopped (SIGTERM, SIGINT)
+            return
+        except redis.RedisError as exc:
+            # RQ's loop ends on any Redis error. Start the same scheduler again: its jobs keep
+            # their next times, so a slot missed meanwhile (the 1st of the month at 09:00) fires
+            # once Redis is back instead of being skipped until the next one
+            log.warning("cron: redis unavailable (%s), starting again in %s s", exc, CRON_RESTART_SECONDS)
+            try:
+                time.sleep(CRON_RESTART_SECONDS)
+            except StopRequested:  # its signal handlers stay installed meanwhile
+                return

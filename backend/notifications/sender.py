@@ -76,7 +76,15 @@ def send(notification_id: int) -> str:
     """Send one notification (a job). Returns its status afterwards; never sends twice."""
     if not _claim(notification_id):
         n = db.session.get(Notification, notification_id)
-        return n.status if n else "missing"
+        if n is None:
+            return "missing"
+        if n.status == "sending":
+            # held by another attempt: a live one, or one that died (or failed to commit
+            # WeChat's answer) and will never finish it. Look again when its lease is over, so
+            # the row is not left "sending" with no job left to take it over.
+            schedule(n, run_at=(n.claimed_at or utcnow()) + LEASE + timedelta(seconds=1))
+            db.session.commit()
+        return n.status
     n = db.session.get(Notification, notification_id)
     user = db.session.get(User, n.user_id)
     if user is None or user.closed_at is not None or not user.openid:
