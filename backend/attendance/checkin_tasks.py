@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, select, text
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from backend.attendance.services import Scan, Settings
 
 _A, _T, _C = Attendance.__table__, Task.__table__, TaskClaim.__table__
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 class Stored(NamedTuple):
@@ -78,6 +80,11 @@ _INSERT = DriverStatement(
 def _defaults() -> dict:
     """The model defaults of the attendance columns (utcnow called now)."""
     return {c.key: c.default.arg(None) if c.default.is_callable else c.default.arg for c in _DEFAULTED}
+
+
+def _local(at: datetime) -> str:
+    """A time for an error's details, in Asia/Shanghai as every time the API answers with."""
+    return at.astimezone(TZ).isoformat()
 
 
 def clipped_minutes(task, start: datetime, end: datetime) -> int:
@@ -133,7 +140,7 @@ def _check_in(conn, user_id, task, row, scan, lat, lng, cfg) -> tuple[dict, bool
         raise TaskClosed("任务已取消")
     opens = task.starts_at - timedelta(minutes=cfg.early_min)
     if not (opens <= scan.at <= task.ends_at):
-        raise TaskClosed("不在签到时间内", details={"opens_at": opens.isoformat(), "closes_at": task.ends_at.isoformat()})
+        raise TaskClosed("不在签到时间内", details={"opens_at": _local(opens), "closes_at": _local(task.ends_at)})
     values = dict(status=CHECKED_IN, claim_id=task.claim_id, checkin_at=scan.at, checkin_received_at=scan.received_at,
                   checkin_offline=scan.offline,
                   checkin_distance_m=fence(task.lat, task.lng, lat, lng, cfg.radius_m))
@@ -169,10 +176,10 @@ def _check_out(conn, user_id, task, row, scan, lat, lng, cfg) -> tuple[dict, boo
         raise NotCheckedIn("签退时间早于签到时间")
     if scan.at < task.starts_at:
         # zero minutes, and the attendance could never be checked in again: not a check-out yet
-        raise TaskClosed("任务尚未开始，不能签退", details={"starts_at": task.starts_at.isoformat()})
+        raise TaskClosed("任务尚未开始，不能签退", details={"starts_at": _local(task.starts_at)})
     closes = task.ends_at + timedelta(minutes=cfg.late_min)
     if scan.at > closes:
-        raise TaskClosed("已过签退时间", details={"closes_at": closes.isoformat()})
+        raise TaskClosed("已过签退时间", details={"closes_at": _local(closes)})
     distance = fence(task.lat, task.lng, lat, lng, cfg.radius_m)
     out_at = min(scan.at, scan.latest)  # the code's window bounds what a late scan can claim
     written = conn.execute(_SCAN_OUT, dict(  # through SQLAlchemy: it sets updated_at (onupdate)

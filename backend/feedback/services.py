@@ -157,7 +157,7 @@ def issue_units(unit_ids: list[int], period: str, *, actor: User | None = None,
     # every unit_admin of the batch in one multi-row INSERT (and one of send jobs), not 3 per admin
     notify_many([{"user_id": uid, "kind": "feedback_ready", "ref_type": "feedback_issue", "ref_id": new_ids[u.id],
                   "data": {"unit": u.name, "unit_id": u.id, "period": period,
-                           "members": summaries[u.id]["total"], "at": now.isoformat()}}
+                           "members": summaries[u.id]["total"], "at": now}}
                  for u in issued for uid in admins.get(u.id, [])])
     if actor is not None:
         for u in issued:

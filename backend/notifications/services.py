@@ -1,6 +1,9 @@
 """Recording notifications. Delivery (a job through wechatpy) is in jobs.py / sender.py."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import insert, select
 
 from backend.audit.services import record
@@ -13,11 +16,21 @@ from backend.notifications.models import KINDS, Notification, NotificationAttemp
 from backend.notifications.sender import retry_failed, schedule, schedule_many
 
 
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _local(data: dict) -> dict:
+    """The message's data as stored and shown (GET /me/notifications): times in the users' own
+    offset (+08:00), as every other time the API answers with."""
+    return {k: v.astimezone(TZ).isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
+
+
 def notify(user_id: int, kind: str, data: dict, *, ref_type: str | None = None, ref_id: int | None = None) -> Notification:
-    """Record a message for user_id in the current transaction; it is sent after commit."""
+    """Record a message for user_id in the current transaction; it is sent after commit. Times in
+    data may be given as datetimes: they are written with the +08:00 offset."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind}")
-    n = Notification(user_id=user_id, kind=kind, data=data, ref_type=ref_type, ref_id=ref_id)
+    n = Notification(user_id=user_id, kind=kind, data=_local(data), ref_type=ref_type, ref_id=ref_id)
     db.session.add(n)
     db.session.flush()
     schedule(n)
@@ -36,7 +49,7 @@ def notify_many(messages: list[dict]) -> list[int]:
     now = utcnow()
     ids = list(db.session.scalars(
         insert(Notification).returning(Notification.id),
-        [{"user_id": m["user_id"], "kind": m["kind"], "data": m["data"], "ref_type": m.get("ref_type"),
+        [{"user_id": m["user_id"], "kind": m["kind"], "data": _local(m["data"]), "ref_type": m.get("ref_type"),
           "ref_id": m.get("ref_id"), "status": "pending", "attempts": 0, "created_at": now} for m in messages]))
     schedule_many(ids)
     return ids

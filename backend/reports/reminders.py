@@ -13,6 +13,7 @@ from backend.orgs.models import Unit
 from backend.reports.models import APPROVED, PENDING, MemberReport, ReportReminder, UnitMember
 from backend.reports.roster import best_reports
 from backend.reports.services import months_before
+from backend.timebank.chain import lock_key
 
 NOT_REPORTED = "not_reported"
 STALE = "stale"
@@ -26,6 +27,9 @@ MESSAGES = {
 def remind_unreported(unit_id: int | None = None, *, months: int = 6, now: datetime | None = None) -> list[ReportReminder]:
     """Record a ReportReminder (and notify, when the person has an account) for every roster
     member not reported, or whose approved report is older than `months`; pending ones wait."""
+    # one run at a time (every cron process enqueues the monthly job): a second run waits for
+    # the first to commit, then finds its reminders within QUIET_DAYS and skips those people
+    lock_key(db.session, "reports:remind")
     now = now or utcnow()
     cutoff = months_before(now, months)
     roster_q = select(UnitMember).where(UnitMember.removed_at.is_(None))
@@ -63,7 +67,7 @@ def remind_unreported(unit_id: int | None = None, *, months: int = 6, now: datet
         db.session.flush()
         if user_id is not None:
             text = MESSAGES[reason] % months if reason == STALE else MESSAGES[reason]
-            data = {"unit": units.get(um.unit_id, ""), "reason": reason, "message": text, "at": now.isoformat()}
+            data = {"unit": units.get(um.unit_id, ""), "reason": reason, "message": text, "at": now}
             notify(user_id, "report_reminder", data, ref_type="report_reminder", ref_id=reminder.id)
         out.append(reminder)
     return out

@@ -31,10 +31,13 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 def months_before(when: datetime, months: int) -> datetime:
-    """The same moment `months` calendar months earlier (the day clamped to the month's end)."""
-    index = when.year * 12 + when.month - 1 - months
+    """The same moment `months` calendar months earlier (the day clamped to the month's end),
+    counted on the Asia/Shanghai calendar: 00:30 on the 1st there is still last month in UTC."""
+    local = when.astimezone(TZ)
+    index = local.year * 12 + local.month - 1 - months
     year, month = index // 12, index % 12 + 1
-    return when.replace(year=year, month=month, day=min(when.day, calendar.monthrange(year, month)[1]))
+    earlier = local.replace(year=year, month=month, day=min(local.day, calendar.monthrange(year, month)[1]))
+    return earlier.astimezone(when.tzinfo)
 
 
 def _check_refs(community_id: int, unit_id: int, grid_id: int | None) -> None:

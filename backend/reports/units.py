@@ -96,7 +96,7 @@ def decide_unit_report(actor: User, report_id: int, approve: bool, reason: str |
     if report.created_by_id is not None:
         notify(report.created_by_id, "report_decided", {
             "unit_report_id": report.id, "unit": report.unit.name, "community": report.community.name,
-            "status": report.status, "reason": reason or "", "decided_at": report.decided_at.isoformat(),
+            "status": report.status, "reason": reason or "", "decided_at": report.decided_at,
         }, ref_type="unit_report", ref_id=report.id)
     record(actor.id, "unit_report." + ("approve" if approve else "reject"), "unit_report", report.id,
            before=before, after={"status": report.status, "reason": reason}, community_id=report.community_id)

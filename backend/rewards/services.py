@@ -181,7 +181,7 @@ def cancel_redemption(actor: User, redemption_id: int, reason: str | None = None
         record(actor.id, "redemption.cancel", "redemption", red.id, before=before, after=_snapshot_of(red),
                community_id=red.community_id)
         notify(red.user_id, "redemption_cancelled", {"reward": red.reward_name, "points": red.points,
-                                                     "at": red.cancelled_at.isoformat()},
+                                                     "at": red.cancelled_at},
                ref_type="redemption", ref_id=red.id)
     return red
 

@@ -34,7 +34,7 @@ def send_reminders(now: datetime | None = None) -> int:
         ).rowcount
         if won:
             notify(user_id, "task_reminder", {"task_id": task_id, "title": title,
-                                              "starts_at": starts_at.isoformat(), "location": place},
+                                              "starts_at": starts_at, "location": place},
                    ref_type="task", ref_id=task_id)
             sent += 1
     db.session.flush()

@@ -179,7 +179,7 @@ def cancel_task(actor: User, task_id: int, reason: str) -> Task:
     db.session.flush()
     for user_id in active_claimers(task.id):
         notify(user_id, "task_cancelled", {"task_id": task.id, "title": task.title,
-                                           "starts_at": task.starts_at.isoformat(), "reason": reason},
+                                           "starts_at": task.starts_at, "reason": reason},
                ref_type="task", ref_id=task.id)
     record(actor.id, "task.cancel", "task", task.id, before={"status": TASK_OPEN},
            after={"status": TASK_CANCELLED, "reason": reason}, community_id=task.community_id)

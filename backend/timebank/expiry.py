@@ -2,7 +2,7 @@
 
 Spending consumes a wallet's oldest points first (FIFO over what came in); what is left of
 earnings from a community with an expiry policy, older than its cutoff, moves to that
-community's expiry account with kind "expire". Running twice on a day moves nothing more.
+community's expiry account with kind "expire". Running again moves nothing twice.
 """
 from __future__ import annotations
 
@@ -109,7 +109,8 @@ def run_expiry(session: Session, now: datetime) -> int:
         for cid, amount in sorted(due.items()):
             transfer(session, debit_account_id=wid, credit_account_id=targets[cid],
                      amount=amount, kind="expire", actor_id=None,
-                     idempotency_key=f"expire:{wid}:{cid}:{now.astimezone(TZ).date().isoformat()}",
+                     # keyed by the cutoff, not the day: a later run the same day may find more due
+                     idempotency_key=f"expire:{wid}:{cid}:{cutoffs[cid].astimezone(timezone.utc).isoformat()}",
                      memo=f"积分过期（{policies[cid]} 个月前获得）")
             moved += amount
     return moved
