@@ -163,6 +163,9 @@ def enter_manual(actor: User, task_id: int, user_id: int, minutes: int, reason: 
     # a stand-in for scans, so not before a scan could check in: confirming would award a task not yet held
     if utcnow() < task.starts_at - timedelta(minutes=settings().early_min):
         raise TaskClosed("任务尚未开始，不能补录时长")
+    # called off before it began, nobody served (scans count no minutes before the start either)
+    if task.status == TASK_CANCELLED and task.cancelled_at is not None and task.cancelled_at <= task.starts_at:
+        raise TaskClosed("任务开始前已取消，不能补录时长")
     row, before = _editable(task, user_id)
     row.status, row.source, row.minutes, row.manual_reason = CHECKED_OUT, SOURCE_MANUAL, minutes, reason
     row.updated_by_id = actor.id

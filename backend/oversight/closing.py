@@ -1,7 +1,8 @@
 """Closing an account (PIPL Art. 47): erase what identifies the person, keep the record's shape.
 
 Name, phone, openid, session_key, the person's free text and what messages say of them are erased; live
-reports, claims on upcoming tasks, duty posts, household links and open wishes end; wishes they
+reports, claims on upcoming tasks, duty posts, household links, invitations to meetings not yet
+held and open wishes end; wishes they
 claimed go back to be claimed by someone else; redemptions still waiting at a shelf are
 cancelled (the unit back in stock, the points back first); role grants
 are revoked; the token stops working (token_version bumped, closed_at set). The ledger keeps
@@ -24,6 +25,7 @@ from backend.notifications.models import Notification
 from backend.orgs.models import Community
 from backend.partywork.models_duty import HOLDER_ACTIVE, HOLDER_ENDED, HOLDER_PENDING, DutyHolder, DutyLog
 from backend.partywork.models_households import LINK_ACTIVE, LINK_ENDED, HouseholdLink, Visit
+from backend.partywork.membership import drop_invitations
 from backend.partywork.models_meetings import MeetingAttendee
 from backend.partywork.models_misc import FollowUp
 from backend.reports.models import APPROVED, CLOSED, LIVE, MemberReport, UnitMember
@@ -89,6 +91,7 @@ def _end_participation(user: User, now) -> None:
                        .values(status=HOLDER_ENDED, ended_at=now))
     db.session.execute(update(HouseholdLink).where(HouseholdLink.user_id == uid, HouseholdLink.status == LINK_ACTIVE)
                        .values(status=LINK_ENDED, ended_at=now))
+    drop_invitations(uid, now)  # as on moving away: not counted absent at meetings held after they left
     for wish in db.session.scalars(select(Wish).where(
             Wish.user_id == uid, Wish.status.in_((PENDING, WISH_APPROVED, CLAIMED)))).all():
         db.session.add(WishEvent(wish_id=wish.id, from_status=wish.status, to_status=CANCELLED, actor_id=uid,

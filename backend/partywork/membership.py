@@ -31,9 +31,17 @@ def leave_community(user_id: int, community_id: int, now: datetime) -> dict:
         update(HouseholdLink).where(HouseholdLink.user_id == user_id, HouseholdLink.community_id == community_id,
                                     HouseholdLink.status == LINK_ACTIVE)
         .values(status=LINK_ENDED, ended_at=now)).rowcount
-    upcoming = select(Meeting.id).where(Meeting.community_id == community_id, Meeting.starts_at > now)
-    invitations = db.session.execute(
+    return {"duty_holders": holders, "household_links": links,
+            "meeting_invitations": drop_invitations(user_id, now, community_id)}
+
+
+def drop_invitations(user_id: int, now: datetime, community_id: int | None = None) -> int:
+    """Take the person off the lists of meetings not yet begun (in one community, or anywhere
+    when they close their account), so that they are not counted absent there; how many."""
+    upcoming = select(Meeting.id).where(Meeting.starts_at > now)
+    if community_id is not None:
+        upcoming = upcoming.where(Meeting.community_id == community_id)
+    return db.session.execute(
         delete(MeetingAttendee).where(MeetingAttendee.user_id == user_id, MeetingAttendee.meeting_id.in_(upcoming),
                                       MeetingAttendee.status != PRESENT)
         .execution_options(synchronize_session=False)).rowcount
-    return {"duty_holders": holders, "household_links": links, "meeting_invitations": invitations}
