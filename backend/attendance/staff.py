@@ -12,7 +12,7 @@ from backend.attendance.models import ABSENT, CHECKED_IN, CHECKED_OUT, SOURCE_MA
 from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import User
-from backend.db import utcnow
+from backend.db import savepoint, utcnow
 from backend.errors import InvalidState, NotFound
 from backend.extensions import db
 from backend.tasks.models import CLAIM_ACTIVE, TASK_CANCELLED, Task, TaskClaim
@@ -118,7 +118,7 @@ def _editable(task: Task, user_id: int) -> tuple[Attendance, dict]:
         if claim is None:
             raise NotClaimed("该用户未认领此任务")
         try:
-            with db.session.begin_nested():
+            with savepoint(db.session):
                 row = Attendance(task_id=task.id, user_id=user_id, community_id=task.community_id, claim_id=claim.id)
                 db.session.add(row)
             return row, {}

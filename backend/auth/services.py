@@ -22,6 +22,8 @@ def login(client, code: str, *, secret: str, ttl: int) -> tuple[User, str, objec
     user = db.session.scalar(select(User).where(User.openid == openid))
     if user is None:
         try:
+            # a bare savepoint: on SQLite it commits the new user at once, which a login can
+            # afford, and taking SQLite's write lock first deadlocks two first logins at once
             with db.session.begin_nested():
                 user = User(openid=openid, nickname=f"微信用户{openid[-4:]}")
                 db.session.add(user)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import RoleGrant, User
-from backend.db import utcnow
+from backend.db import savepoint, utcnow
 from backend.errors import InvalidState, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.feedback import unit_feedback
@@ -55,7 +55,7 @@ def evaluate(actor: User, community_id: int, *, user_id: int, period: str, ratin
     created = row is None
     if created:
         try:
-            with db.session.begin_nested():
+            with savepoint(db.session):
                 row = Evaluation(user_id=user_id, community_id=community_id, period=period, rating=rating,
                                  comment=comment, version=1, created_by_id=actor.id, updated_by_id=actor.id)
                 db.session.add(row)

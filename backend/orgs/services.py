@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from backend.db import savepoint
 from backend.errors import Conflict, ValidationFailed
 from backend.extensions import db
 from backend.orgs.models import Community, Grid, Street, Unit
@@ -13,7 +14,7 @@ def _insert(row, conflict: Exception) -> None:
     """Add row in a savepoint: the unique constraint a concurrent request won is `conflict`
     (raised), not a 500, and the caller's transaction stays usable."""
     try:
-        with db.session.begin_nested():
+        with savepoint(db.session):
             db.session.add(row)
     except IntegrityError:
         raise conflict from None
@@ -23,7 +24,7 @@ def get_or_create_street(name: str, district: str = "") -> Street:
     street = db.session.scalar(select(Street).where(Street.name == name))
     if street is None:
         try:
-            with db.session.begin_nested():
+            with savepoint(db.session):
                 db.session.add(Street(name=name, district=district))
         except IntegrityError:  # another request created it at the same moment: use that one
             pass

@@ -13,7 +13,7 @@ from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import User
 from backend.auth.services import REPEAT_WINDOW, lock_person
-from backend.db import utcnow
+from backend.db import savepoint, utcnow
 from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.orgs.models import Grid
@@ -99,7 +99,7 @@ def _take_seat(post: DutyPost) -> None:
 
 def _add_holder(holder: DutyHolder) -> DutyHolder:
     try:
-        with db.session.begin_nested():  # added inside: begin_nested() flushes what is pending first
+        with savepoint(db.session):  # added inside: begin_nested() flushes what is pending first
             db.session.add(holder)
             db.session.flush()
     except IntegrityError:  # a concurrent request made the live row first

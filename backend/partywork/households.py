@@ -16,7 +16,7 @@ from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import User
 from backend.auth.services import lock_person
-from backend.db import utcnow
+from backend.db import savepoint, utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
 from backend.orgs.models import Grid
@@ -112,7 +112,7 @@ def link(actor: User, household_id: int, user_id: int) -> HouseholdLink:
     row = HouseholdLink(household_id=h.id, user_id=user_id, community_id=h.community_id,
                         status=LINK_ACTIVE, created_by_id=actor.id)
     try:
-        with db.session.begin_nested():  # added inside: begin_nested() flushes what is pending first
+        with savepoint(db.session):  # added inside: begin_nested() flushes what is pending first
             db.session.add(row)
             db.session.flush()
     except IntegrityError:

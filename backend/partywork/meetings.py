@@ -11,7 +11,7 @@ from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import User
 from backend.auth.services import REPEAT_WINDOW, display_names, lock_person
-from backend.db import utcnow
+from backend.db import savepoint, utcnow
 from backend.errors import InvalidState, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.partywork import common
@@ -115,7 +115,7 @@ def _add_attendee(meeting_id: int, user_id: int, expected: bool) -> MeetingAtten
     """A new attendee row, or (locked) the one a concurrent request has just added for the person."""
     row = MeetingAttendee(meeting_id=meeting_id, user_id=user_id, expected=expected, status=EXPECTED)
     try:
-        with db.session.begin_nested():  # added inside: begin_nested() flushes what is pending first
+        with savepoint(db.session):  # added inside: begin_nested() flushes what is pending first
             db.session.add(row)
             db.session.flush()
     except IntegrityError:  # a double tap, or an offline upload racing the online scan

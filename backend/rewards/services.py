@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import User
-from backend.db import utcnow
+from backend.db import savepoint, utcnow
 from backend.errors import Conflict, DomainError, Forbidden, InvalidState, NotFound, error
 from backend.extensions import db
 from backend.notifications.services import notify
@@ -97,7 +97,7 @@ def redeem(user_id: int, reward_id: int, idempotency_key: str) -> tuple[Redempti
                          reward_name=reward.name, points=reward.points, idempotency_key=key,
                          pickup_code=new_pickup_code(reward.community_id))
         try:
-            with session.begin_nested():  # the pickup code another redemption took this instant: 409
+            with savepoint(session):  # the pickup code another redemption took this instant: 409
                 session.add(red)
         except IntegrityError:
             raise Conflict("兑换码冲突，请重试") from None

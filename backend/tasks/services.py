@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import User
-from backend.db import utcnow
+from backend.db import savepoint, utcnow
 from backend.errors import InvalidState, NotFound, ValidationFailed, error
 from backend.extensions import db
 from backend.notifications.services import notify
@@ -223,7 +223,7 @@ def claim_task(user: User, task_id: int) -> TaskClaim:
         raise AlreadyClaimed()
     claim = TaskClaim(task_id=task_id, user_id=user.id, status=CLAIM_ACTIVE)
     try:
-        with db.session.begin_nested():
+        with savepoint(db.session):
             db.session.add(claim)
             db.session.flush()
     except IntegrityError:
