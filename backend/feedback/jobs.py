@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 # The first day of January, April, July and October at 09:00 Beijing time (RQ's cron reads
-# its expression in UTC: 01:00 UTC), when the quarter that just ended is complete.
-CRON = [{"func": "backend.feedback.jobs.issue_previous_quarter", "cron": "0 1 1 1,4,7,10 *"}]
+# its expression in UTC: 01:00 UTC), when the quarter that just ended is complete; again on the
+# 2nd and 3rd, as a cron job is not retried: units already issued are skipped, so a later run
+# issues only what a lost first run left undone.
+CRON = [{"func": "backend.feedback.jobs.issue_previous_quarter", "cron": "0 1 1-3 1,4,7,10 *"}]
 UNITS_PER_JOB = 200
 
 

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 # The first of every month at 09:00 Beijing time: remind roster members who have not reported
 # (or long ago). RQ's cron reads its expression in UTC: 01:00 UTC is 09:00 in Asia/Shanghai.
-CRON = [{"func": "backend.reports.jobs.remind_unreported", "cron": "0 1 1 * *"}]
+# Again on the 2nd and 3rd: a cron job is not retried, and a run lost on the 1st (the database
+# or Redis down at 09:00, the cron process restarting) would lose the month; people reminded
+# within the last 7 days are skipped, so the later runs remind only whom the first missed.
+CRON = [{"func": "backend.reports.jobs.remind_unreported", "cron": "0 1 1-3 * *"}]
 
 
 def remind_unreported(unit_id: int | None = None) -> int:
