@@ -75,3 +75,14 @@ def run_threads(*targets) -> None:
         t.start()
     for t in threads:
         t.join()
+
+
+def walk_pages(client, url: str, headers: dict, first: dict) -> list[int]:
+    """The ids of every item from a first page on, following next_cursor to the end (url: the
+    list with its query, without cursor)."""
+    seen, cursor = [i["id"] for i in first["items"]], first["next_cursor"]
+    while cursor:
+        body = client.get(f"{url}{'&' if '?' in url else '?'}cursor={cursor}", headers=headers).get_json()
+        seen += [i["id"] for i in body["items"]]
+        cursor = body["next_cursor"]
+    return seen

@@ -124,7 +124,7 @@ class IssueSchema(ma.Schema):
 def _offset(cursor: str | None) -> int:
     if not cursor:
         return 0
-    if not cursor.isdigit():
+    if not (cursor.isascii() and cursor.isdigit()):  # "²".isdigit() is true, int("²") fails
         raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
     return int(cursor)
 

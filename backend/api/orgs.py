@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import current_user
+from backend.api.common import PageArgs, current_user, paginate
 from backend.audit.services import record
 from backend.auth import policy
 from backend.orgs import services
@@ -15,7 +15,7 @@ blp = Blueprint("orgs", __name__, url_prefix="/api/v1", description="组织：�
 Name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
 
 
-class SearchArgs(ma.Schema):
+class SearchArgs(PageArgs):
     q = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
     street_id = ma.fields.Integer(load_default=None)
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 100))
@@ -91,7 +91,8 @@ def list_streets():
 def list_communities(args):
     """Search communities by name (anyone logged in)."""
     current_user()
-    return {"items": services.search(Community, args["q"], args["limit"], street_id=args["street_id"]), "next_cursor": None}
+    return paginate(services.search_query(Community, args["q"], street_id=args["street_id"]), Community.id,
+                    args["limit"], args["cursor"], descending=False)
 
 
 @blp.post("/communities")
@@ -142,7 +143,8 @@ def create_grid(args, community_id):
 def list_units(args):
     """Search employer units by name (anyone logged in)."""
     current_user()
-    return {"items": services.search(Unit, args["q"], args["limit"], street_id=args["street_id"]), "next_cursor": None}
+    return paginate(services.search_query(Unit, args["q"], street_id=args["street_id"]), Unit.id,
+                    args["limit"], args["cursor"], descending=False)
 
 
 @blp.post("/units")

@@ -67,11 +67,16 @@ def create_unit(name: str, kind: str = "", street_id: int | None = None) -> Unit
     return u
 
 
-def search(model, q: str | None, limit: int, **filters):
+def search_query(model, q: str | None, **filters):
+    """Rows of model whose name contains q, with the given column filters (None: any)."""
     query = select(model)
     if q:
         query = query.where(model.name.contains(q, autoescape=True))
     for k, v in filters.items():
         if v is not None:
             query = query.where(getattr(model, k) == v)
-    return list(db.session.scalars(query.order_by(model.id).limit(limit)))
+    return query
+
+
+def search(model, q: str | None, limit: int, **filters):
+    return list(db.session.scalars(search_query(model, q, **filters).order_by(model.id).limit(limit)))

@@ -101,20 +101,32 @@ def match_count(task_skills: list[str], user_skills: set[str]) -> int:
 
 
 def recommended(user_id: int, q: Select, limit: int, cursor: str | None) -> dict:
-    """Tasks by how many of their wanted skills the user has, then soonest first."""
-    offset = 0
+    """Tasks by how many of their wanted skills the user has, then soonest first.
+    Keyset paging on (match, starts_at, id): a task added or gone between pages shifts nothing."""
+    after = None
     if cursor:
         last = _decode(cursor)
-        if not isinstance(last, dict) or not isinstance(last.get("o"), int) or last["o"] < 0:
+        try:
+            ts = datetime.fromisoformat(last["s"])
+            if ts.tzinfo is None:
+                raise ValueError
+            after = (-int(last["m"]), ts.astimezone(timezone.utc), int(last["i"]))
+        except (TypeError, ValueError, IndexError, KeyError, OverflowError):
             raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
-        offset = last["o"]
     mine = {s.strip().lower() for s in skills_of(user_id) if isinstance(s, str) and s.strip()}
     pool = list(db.session.scalars(q.order_by(Task.starts_at, Task.id).limit(RECOMMEND_POOL)))
     for t in pool:
         t.skill_match = match_count(t.skills, mine)
-    pool.sort(key=lambda t: (-t.skill_match, t.starts_at, t.id))
-    page = pool[offset:offset + limit]
-    nxt = _encode({"o": offset + limit}) if offset + limit < len(pool) else None
+
+    def key(t):
+        return -t.skill_match, t.starts_at, t.id
+
+    pool = sorted((t for t in pool if after is None or key(t) > after), key=key)
+    page = pool[:limit]
+    nxt = None
+    if len(pool) > limit:
+        t = page[-1]
+        nxt = _encode({"m": t.skill_match, "s": t.starts_at.isoformat(), "i": t.id})
     return {"items": page, "next_cursor": nxt}
 
 

@@ -66,7 +66,7 @@ def test_500_is_json_without_stack_trace(client, login, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(orgs, "search", boom)
+    monkeypatch.setattr(orgs, "search_query", boom)
     resp = client.get("/api/v1/communities", headers=headers)
     assert resp.status_code == 500
     err = _shape(resp)
