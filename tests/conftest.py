@@ -111,16 +111,21 @@ def _truncate():
 
 @pytest.fixture(autouse=True)
 def _clean(request, app, wechat):
-    """Every test starts on empty tables, an empty Redis db and a fresh fake platform."""
+    """Every test starts on empty tables, an empty Redis db, the outbox's Redis circuit breaker
+    closed (process state) and a fresh fake platform; the breaker is closed again after it."""
+    from backend.jobs import reset_breaker
+
     with app.app_context():
         _truncate()
         app.extensions["redis"].flushdb()
     wechat.reset()
+    reset_breaker()
     ctx = app.app_context()
     ctx.push()
     yield
     db.session.remove()
     ctx.pop()
+    reset_breaker()
 
 
 @pytest.fixture

@@ -134,6 +134,18 @@ def cursor_id(cursor: str | None) -> int | None:
     return last
 
 
+def cursor_offset(cursor: str | None) -> int:
+    """The position an offset cursor names (0 for the first page); 422 for anything but ASCII
+    digits ("²".isdigit() is true and int("²") fails)."""
+    if not cursor:
+        return 0
+    if not (cursor.isascii() and cursor.isdigit()):
+        from backend.errors import ValidationFailed
+
+        raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
+    return int(cursor)
+
+
 def page_of(rows: list, limit: int, key: str) -> dict:
     """{"items", "next_cursor"} from up to limit + 1 rows read in cursor order."""
     more = len(rows) > limit

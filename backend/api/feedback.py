@@ -4,9 +4,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import LocalDateTime, PageArgs, current_user, page_schema, paginate
+from backend.api.common import LocalDateTime, PageArgs, current_user, cursor_offset, page_schema, paginate
 from backend.auth import policy
-from backend.errors import ValidationFailed
 from backend.feedback import export, services
 from backend.feedback.models import RATINGS, Evaluation
 from backend.feedback.periods import QUARTER_ERROR
@@ -121,14 +120,6 @@ class IssueSchema(ma.Schema):
     summary = ma.fields.Dict()
 
 
-def _offset(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    if not (cursor.isascii() and cursor.isdigit()):  # "²".isdigit() is true, int("²") fails
-        raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
-    return int(cursor)
-
-
 @blp.post("/communities/<int:community_id>/evaluations")
 @blp.arguments(EvaluationArgs)
 @blp.response(201, EvaluationSchema)
@@ -161,7 +152,7 @@ def evaluation_history(evaluation_id):
 def get_feedback(args, unit_id):
     """The unit's members for a quarter; figures only for members who consented (unit_admin, street_admin, admin)."""
     policy.require_unit_reader(current_user(), unit_id)
-    return unit_feedback(unit_id, args["period"], offset=_offset(args["cursor"]), limit=args["limit"])
+    return unit_feedback(unit_id, args["period"], offset=cursor_offset(args["cursor"]), limit=args["limit"])
 
 
 @blp.post("/units/<int:unit_id>/feedback-exports")

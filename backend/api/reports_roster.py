@@ -4,9 +4,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import LocalDateTime, PageArgs, current_user
+from backend.api.common import LocalDateTime, PageArgs, current_user, cursor_offset
 from backend.api.reports import PHONE, person_name
-from backend.errors import ValidationFailed
 from backend.reports import roster
 
 blp = Blueprint("reports_roster", __name__, url_prefix="/api/v1", description="双报到：单位在职党员名册与报到统计")
@@ -60,14 +59,6 @@ class UnitView(ma.Schema):
     counts = ma.fields.Nested(Counts)
 
 
-def _offset(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    if not (cursor.isascii() and cursor.isdigit()):  # "²".isdigit() is true, int("²") fails
-        raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
-    return int(cursor)
-
-
 @blp.post("/units/<int:unit_id>/members")
 @blp.arguments(RosterArgs)
 @blp.response(200, RosterResult)
@@ -90,7 +81,7 @@ def unit_view(args, unit_id):
     """The unit's members with report status and community, masked phones, and counts
     (unit_admin of the unit, street_admin of its street, admin)."""
     view = roster.unit_view(current_user(), unit_id, args["status"])
-    start = _offset(args["cursor"])
+    start = cursor_offset(args["cursor"])
     end = start + args["limit"]
     more = end < len(view["items"])
     return {"items": view["items"][start:end], "counts": view["counts"], "next_cursor": str(end) if more else None}

@@ -19,7 +19,7 @@ from backend.timebank.chain import lock_key, sqlite_write_lock
 from backend.timebank.errors import IdempotencyMismatch
 from backend.timebank.idempotency import fingerprint, replay_failure, tag
 from backend.timebank.models import Transfer
-from backend.timebank.service import reverse, transfer
+from backend.timebank.service import reverse, reversed_already, transfer
 
 OutOfStock = error(409, "OUT_OF_STOCK", "该礼品库存不足")
 RewardInactive = error(409, "REWARD_INACTIVE", "该礼品已下架")
@@ -141,8 +141,7 @@ def hand_over(actor: User, community_id: int, pickup_code: str) -> Redemption:
     # a payment refunded by a reversal pays for nothing: its goods stay on the shelf. The
     # reversal's key lock (taken after the redemption row, as cancel does) keeps one from
     # landing between this check and the commit.
-    lock_key(db.session, f"reverse:{red.transfer_id}")
-    if db.session.scalar(select(Transfer.id).where(Transfer.reverses_id == red.transfer_id)) is not None:
+    if reversed_already(db.session, red.transfer_id):
         raise InvalidState("该兑换已退款，不能领取")
     before = _snapshot_of(red)
     red.status, red.handed_over_at, red.handed_over_by_id = HANDED_OVER, utcnow(), actor.id
@@ -169,12 +168,10 @@ def cancel_redemption(actor: User, redemption_id: int, reason: str | None = None
         raise InvalidState("已领取或已取消的兑换不能取消")
     before = _snapshot_of(red)
     get_reward(red.reward_id, lock=True).stock += 1  # the reward row before the accounts (lock order)
-    if red.transfer_id is not None:
-        lock_key(db.session, f"reverse:{red.transfer_id}")  # a reversal at this moment lands first or not at all
-        already = db.session.scalar(select(Transfer.id).where(Transfer.reverses_id == red.transfer_id))
-        if already is None:
-            reverse(db.session, transfer_id=red.transfer_id, actor_id=actor.id,
-                    reason=reason or f"取消兑换：{red.reward_name}")
+    # a reversal at this moment lands first (refunded once) or waits for this one
+    if red.transfer_id is not None and not reversed_already(db.session, red.transfer_id):
+        reverse(db.session, transfer_id=red.transfer_id, actor_id=actor.id,
+                reason=reason or f"取消兑换：{red.reward_name}")
     red.status, red.cancelled_at, red.cancelled_by_id = CANCELLED, utcnow(), actor.id
     db.session.flush()
     if actor.id != red.user_id:  # staff cancelled it: audited, and the person is told

@@ -73,17 +73,27 @@ def _decode(cursor: str):
         raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
 
 
+def _utc(text: str) -> datetime:
+    """A cursor's time, which must carry its offset; a tampered year 1 or 9999 overflows here
+    (OverflowError), not in the query."""
+    ts = datetime.fromisoformat(text)
+    if ts.tzinfo is None:
+        raise ValueError
+    return ts.astimezone(timezone.utc)
+
+
+def _cursor_key(cursor: str, read):
+    """read(the decoded cursor): the sort key it names; 422 for anything that is not one of ours."""
+    try:
+        return read(_decode(cursor))
+    except (TypeError, ValueError, IndexError, KeyError, OverflowError):
+        raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
+
+
 def by_start(q: Select, limit: int, cursor: str | None, latest_first: bool = False) -> dict:
     """Keyset paging on (starts_at, id), soonest first (or latest first)."""
     if cursor:
-        last = _decode(cursor)
-        try:
-            ts, last_id = datetime.fromisoformat(last[0]), int(last[1])
-            if ts.tzinfo is None:
-                raise ValueError
-            ts = ts.astimezone(timezone.utc)  # a tampered year 1 or 9999 overflows here, not in the query
-        except (TypeError, ValueError, IndexError, KeyError, OverflowError):
-            raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
+        ts, last_id = _cursor_key(cursor, lambda last: (_utc(last[0]), int(last[1])))
         if latest_first:
             q = q.where(or_(Task.starts_at < ts, and_(Task.starts_at == ts, Task.id < last_id)))
         else:
@@ -103,16 +113,7 @@ def match_count(task_skills: list[str], user_skills: set[str]) -> int:
 def recommended(user_id: int, q: Select, limit: int, cursor: str | None) -> dict:
     """Tasks by how many of their wanted skills the user has, then soonest first.
     Keyset paging on (match, starts_at, id): a task added or gone between pages shifts nothing."""
-    after = None
-    if cursor:
-        last = _decode(cursor)
-        try:
-            ts = datetime.fromisoformat(last["s"])
-            if ts.tzinfo is None:
-                raise ValueError
-            after = (-int(last["m"]), ts.astimezone(timezone.utc), int(last["i"]))
-        except (TypeError, ValueError, IndexError, KeyError, OverflowError):
-            raise ValidationFailed(details={"cursor": ["无效的分页游标"]})
+    after = _cursor_key(cursor, lambda last: (-int(last["m"]), _utc(last["s"]), int(last["i"]))) if cursor else None
     mine = {s.strip().lower() for s in skills_of(user_id) if isinstance(s, str) and s.strip()}
     pool = list(db.session.scalars(q.order_by(Task.starts_at, Task.id).limit(RECOMMEND_POOL)))
     for t in pool:

@@ -151,11 +151,14 @@ def update_task(actor: User, task_id: int, **changes) -> Task:
     return task
 
 
-def _attended(task_id: int) -> bool:
-    """Whether anyone has an attendance (a scan or a staff entry) at the task."""
+def _attended(task_id: int, user_id: int | None = None) -> bool:
+    """Whether anyone (or this user) has an attendance (a scan or a staff entry) at the task."""
     from backend.attendance.models import Attendance
 
-    return db.session.scalar(select(Attendance.id).where(Attendance.task_id == task_id).limit(1)) is not None
+    q = select(Attendance.id).where(Attendance.task_id == task_id)
+    if user_id is not None:
+        q = q.where(Attendance.user_id == user_id)
+    return db.session.scalar(q.limit(1)) is not None
 
 
 def active_claimers(task_id: int) -> list[int]:
@@ -240,11 +243,8 @@ def unclaim_task(user: User, task_id: int) -> TaskClaim:
         raise NotFound("您没有认领该任务")
     if state(task) != "upcoming":
         raise TaskClosed()
-    from backend.attendance.models import Attendance
-
     # check-in opens before the start: an attendance without its seat would still count and be awarded
-    if db.session.scalar(select(Attendance.id).where(Attendance.task_id == task_id,
-                                                     Attendance.user_id == user.id)) is not None:
+    if _attended(task_id, user.id):
         raise InvalidState("您已签到，不能取消认领")
     now = utcnow()
     done = db.session.execute(

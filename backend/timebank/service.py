@@ -100,16 +100,23 @@ def donate(session: Session, *, from_user_id: int, to_user_id: int, amount: int,
                     key_locked=True)
 
 
+def reversed_already(session: Session, transfer_id: int) -> bool:
+    """Whether the transfer has been reversed, with its reversal's key locked until commit:
+    concurrent reversals (and whoever acts on the answer) queue here, then see the first."""
+    lock_key(session, f"reverse:{transfer_id}")
+    return session.scalar(select(Transfer.id).where(Transfer.reverses_id == transfer_id)) is not None
+
+
 def reverse(session: Session, *, transfer_id: int, actor_id: int | None, reason: str) -> Transfer:
     """Post the mirror image of a transfer (once); the original stays as it was."""
     key = f"reverse:{transfer_id}"
-    lock_key(session, key)  # concurrent reversals of one transfer queue here, then see the first
+    done = reversed_already(session, transfer_id)
     original = session.get(Transfer, transfer_id)
     if original is None:
         raise NotFound("流水不存在")
     if original.kind == "reverse":
         raise NotReversible()
-    if session.scalar(select(Transfer.id).where(Transfer.reverses_id == transfer_id)) is not None:
+    if done:
         raise AlreadyReversed()
     try:
         return transfer(session, debit_account_id=original.credit_account_id,

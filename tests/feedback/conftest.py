@@ -7,7 +7,7 @@ import pytest
 from rq import SimpleWorker
 
 from backend.extensions import db
-from backend.jobs import get_queue, reset_breaker
+from backend.jobs import get_queue
 from backend.reports.models import APPROVED, MemberReport
 from backend.tasks.models import Task
 
@@ -20,7 +20,6 @@ Q3_DAY = datetime(2026, 8, 20, 2, 0, tzinfo=timezone.utc)
 def _q4(time_machine):
     """Tests run a few days after Q4_DAY (the clock ticks, so RQ and timeouts behave)."""
     time_machine.move_to(Q4_DAY + timedelta(days=3))
-    reset_breaker()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from backend.db import utcnow
 from backend.extensions import db
 from backend.feedback import exportjobs
 from backend.feedback.models import ExportJob
-from backend.jobs import drain, reset_breaker
+from backend.jobs import drain
 from backend.notifications import sender
 from backend.notifications.models import Notification
 from backend.notifications.services import notify
@@ -24,13 +24,6 @@ from tests.helpers import needs_pg
 from tests.jobs.util import run_worker
 
 SEND = "/cgi-bin/message/subscribe/send"
-
-
-@pytest.fixture(autouse=True)
-def _fresh():
-    reset_breaker()
-    yield
-    reset_breaker()
 
 
 def _later(seconds):

@@ -9,7 +9,7 @@ from rq.job import Job, JobStatus
 
 from backend.db import utcnow
 from backend.extensions import db
-from backend.jobs import defer, drain, get_queue, push, reset_breaker, rq_job_id, run_outbox_job
+from backend.jobs import defer, drain, get_queue, push, rq_job_id, run_outbox_job
 from backend.jobs.models import OutboxJob
 from tests.jobs import util
 from tests.jobs.util import run_worker
@@ -22,9 +22,6 @@ FLAKY = "tests.jobs.util.flaky"
 def _fresh():
     util.CALLS.clear()
     util.FAILS_LEFT.clear()
-    reset_breaker()
-    yield
-    reset_breaker()
 
 
 def _row(oid) -> OutboxJob:

@@ -7,20 +7,13 @@ from sqlalchemy import select
 
 from backend.audit.models import AuditLog
 from backend.extensions import db
-from backend.jobs import drain, get_queue, reset_breaker
+from backend.jobs import drain, get_queue
 from backend.jobs.models import OutboxJob
 from backend.notifications.models import Notification
 from tests.helpers import error_code
 from tests.jobs.util import run_worker
 
 SEND = "/cgi-bin/message/subscribe/send"
-
-
-@pytest.fixture(autouse=True)
-def _fresh():
-    reset_breaker()
-    yield
-    reset_breaker()
 
 
 def _send(client, headers, user_id, **extra):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from backend.db import utcnow
 from backend.extensions import db
-from backend.jobs import drain, reset_breaker
+from backend.jobs import drain
 from backend.jobs.models import OutboxJob
 from backend.notifications.models import Notification, NotificationAttempt
 from backend.notifications.sender import RETRY_DELAYS, send
@@ -17,13 +17,6 @@ from backend.notifications.services import notify
 from tests.jobs.util import run_worker
 
 SEND = "/cgi-bin/message/subscribe/send"
-
-
-@pytest.fixture(autouse=True)
-def _fresh():
-    reset_breaker()
-    yield
-    reset_breaker()
 
 
 def _n(nid) -> Notification:
