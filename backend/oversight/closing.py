@@ -23,9 +23,9 @@ from backend.feedback.consents import PURPOSES, set_consent
 from backend.feedback.models import Certificate, Evaluation, EvaluationVersion
 from backend.notifications.models import Notification
 from backend.orgs.models import Community
-from backend.partywork.models_duty import HOLDER_ACTIVE, HOLDER_ENDED, HOLDER_PENDING, DutyHolder, DutyLog
-from backend.partywork.models_households import LINK_ACTIVE, LINK_ENDED, HouseholdLink, Visit
-from backend.partywork.membership import drop_invitations
+from backend.partywork.models_duty import DutyLog
+from backend.partywork.models_households import Visit
+from backend.partywork.membership import leave_community
 from backend.partywork.models_meetings import MeetingAttendee
 from backend.partywork.models_misc import FollowUp
 from backend.reports.models import APPROVED, CLOSED, LIVE, MemberReport, UnitMember
@@ -86,12 +86,7 @@ def _end_participation(user: User, now) -> None:
         if done:  # give the seat back
             db.session.execute(update(Task).where(Task.id == claim.task_id)
                                .values(claimed_count=Task.claimed_count - 1))
-    db.session.execute(update(DutyHolder).where(DutyHolder.user_id == uid,
-                                                DutyHolder.status.in_((HOLDER_PENDING, HOLDER_ACTIVE)))
-                       .values(status=HOLDER_ENDED, ended_at=now))
-    db.session.execute(update(HouseholdLink).where(HouseholdLink.user_id == uid, HouseholdLink.status == LINK_ACTIVE)
-                       .values(status=LINK_ENDED, ended_at=now))
-    drop_invitations(uid, now)  # as on moving away: not counted absent at meetings held after they left
+    leave_community(uid, None, now)  # duty posts, household links, meetings not yet held: as on moving away
     for wish in db.session.scalars(select(Wish).where(
             Wish.user_id == uid, Wish.status.in_((PENDING, WISH_APPROVED, CLAIMED)))).all():
         db.session.add(WishEvent(wish_id=wish.id, from_status=wish.status, to_status=CANCELLED, actor_id=uid,

@@ -136,9 +136,9 @@ def unlink(actor: User, household_id: int, user_id: int) -> None:
 
 
 def _linked(h: Household, user_id: int) -> bool:
-    """An active link of someone still a member of the household's community: a member who
-    moved to another community (the old `member` grant revoked) keeps the link row until staff
-    end it, but no longer its access."""
+    """An active link of someone still a member of the household's community. Moving to another
+    community ends the links there (partywork.membership); this also holds for a link left
+    active from before that, or a `member` grant revoked by other means."""
     return _active_link(h.id, user_id) is not None and common.is_member(user_id, h.community_id)
 
 

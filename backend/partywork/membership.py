@@ -18,26 +18,24 @@ from backend.partywork.models_households import LINK_ACTIVE, LINK_ENDED, Househo
 from backend.partywork.models_meetings import PRESENT, Meeting, MeetingAttendee
 
 
-def leave_community(user_id: int, community_id: int, now: datetime) -> dict:
+def leave_community(user_id: int, community_id: int | None, now: datetime) -> dict:
     """End the person's duty tenures and applications, household links and invitations to
-    meetings not yet begun in the community; {"duty_holders", "household_links",
-    "meeting_invitations"}: how many of each ended."""
-    posts = select(DutyPost.id).where(DutyPost.community_id == community_id)
-    holders = db.session.execute(
-        update(DutyHolder).where(DutyHolder.user_id == user_id, DutyHolder.post_id.in_(posts),
-                                 DutyHolder.status.in_((HOLDER_PENDING, HOLDER_ACTIVE)))
-        .values(status=HOLDER_ENDED, ended_at=now)).rowcount
-    links = db.session.execute(
-        update(HouseholdLink).where(HouseholdLink.user_id == user_id, HouseholdLink.community_id == community_id,
-                                    HouseholdLink.status == LINK_ACTIVE)
-        .values(status=LINK_ENDED, ended_at=now)).rowcount
-    return {"duty_holders": holders, "household_links": links,
+    meetings not yet begun in the community (None: everywhere, when they close their account);
+    {"duty_holders", "household_links", "meeting_invitations"}: how many of each ended."""
+    holders = update(DutyHolder).where(DutyHolder.user_id == user_id,
+                                       DutyHolder.status.in_((HOLDER_PENDING, HOLDER_ACTIVE)))
+    links = update(HouseholdLink).where(HouseholdLink.user_id == user_id, HouseholdLink.status == LINK_ACTIVE)
+    if community_id is not None:
+        holders = holders.where(DutyHolder.post_id.in_(select(DutyPost.id).where(DutyPost.community_id == community_id)))
+        links = links.where(HouseholdLink.community_id == community_id)
+    return {"duty_holders": db.session.execute(holders.values(status=HOLDER_ENDED, ended_at=now)).rowcount,
+            "household_links": db.session.execute(links.values(status=LINK_ENDED, ended_at=now)).rowcount,
             "meeting_invitations": drop_invitations(user_id, now, community_id)}
 
 
 def drop_invitations(user_id: int, now: datetime, community_id: int | None = None) -> int:
-    """Take the person off the lists of meetings not yet begun (in one community, or anywhere
-    when they close their account), so that they are not counted absent there; how many."""
+    """Take the person off the lists of meetings not yet begun (in one community, or anywhere),
+    so that they are not counted absent there; how many."""
     upcoming = select(Meeting.id).where(Meeting.starts_at > now)
     if community_id is not None:
         upcoming = upcoming.where(Meeting.community_id == community_id)
