@@ -4,7 +4,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import LocalDateTime, PageArgs, _encode, current_user, cursor_id, page_schema
+from backend.api.common import (LocalDateTime, PageArgs, _encode, current_user, cursor_id, idempotent,
+                                page_schema)
 from backend.attendance import staff
 
 blp = Blueprint("attendance_staff", __name__, url_prefix="/api/v1", description="签到管理（社区工作人员）")
@@ -89,6 +90,7 @@ def enter_manual(args, task_id, user_id):
 
 
 @blp.post("/tasks/<int:task_id>/confirm")
+@idempotent
 @blp.response(200, AttendanceConfirmResult)
 def confirm(task_id):
     """Award points for every finished attendance not yet awarded, exactly once (staff)."""

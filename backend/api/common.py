@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from datetime import datetime, timezone
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import current_app, make_response, request
+from flask_smorest import Blueprint
 from sqlalchemy import Select
 
 from backend.auth import callers, tokens
@@ -78,6 +80,48 @@ def public(view):
     """Mark an endpoint as needing no login (login itself, certificate checks)."""
     view.is_public = True
     return view
+
+
+IDEMPOTENCY_HEADER = {
+    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": 100},
+    "description": "optional: a retry with the same key and the same request answers as the first time "
+                   "(header Idempotent-Replayed: true) and changes nothing again; "
+                   "the same key with another request is 409 IDEMPOTENCY_MISMATCH",
+}
+
+
+def idempotent(view):
+    """Honour an optional Idempotency-Key on a write that has no key of its own: the first
+    successful answer is stored with the write (same transaction) and a retry of the same
+    request under the same key gets it back, without running the handler again. Retries of one
+    key queue on a lock, so two at once still write once. Without the header: no change.
+    Place it right under @blp.post/@blp.route, above @blp.arguments and @blp.response."""
+    from backend.replay import services as answers
+
+    @Blueprint.doc(parameters=[IDEMPOTENCY_HEADER])
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        client_key = request.headers.get("Idempotency-Key")
+        if client_key is None:
+            return view(*args, **kwargs)
+        uid = current_caller().id
+        key = answers.full_key(uid, request.endpoint, client_key)
+        body = request.get_json(silent=True)
+        if body is None and request.get_data():
+            body = {"raw": request.get_data().hex()}
+        fp = answers.fingerprint(request.method, request.path, request.query_string.decode("latin-1"), body)
+        answers.lock(db.session, key)
+        first = answers.earlier(db.session, key, fp)
+        if first is not None:
+            resp = current_app.response_class(first.body, status=first.status, mimetype="application/json")
+            resp.headers["Idempotent-Replayed"] = "true"
+            return resp
+        resp = make_response(view(*args, **kwargs))
+        if 200 <= resp.status_code < 300:
+            answers.store(db.session, key, uid, request.endpoint, fp, resp.status_code, resp.get_data(as_text=True))
+        return resp
+
+    return wrapper
 
 
 def caller_only(view):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import LocalDateTime, current_user, page_schema, paginate
+from backend.api.common import LocalDateTime, current_user, idempotent, page_schema, paginate
 from backend.auth.models import User
 from backend.extensions import db
 from backend.partywork import duty
@@ -132,6 +132,7 @@ def _post_view(post, holders=None, pending=0):
 
 
 @blp.post("/communities/<int:community_id>/duty-posts")
+@idempotent
 @blp.arguments(CreateDutyPostArgs)
 @blp.response(201, DutyPostSchema)
 def create_post(args, community_id):
@@ -224,6 +225,7 @@ def community_logs(args, community_id):
 
 
 @blp.post("/communities/<int:community_id>/duty-logs/confirm")
+@idempotent
 @blp.arguments(ConfirmDutyLogsArgs)
 @blp.response(200, DutyAwardResult)
 def confirm_logs(args, community_id):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import LocalDateTime, current_user, page_schema, paginate
+from backend.api.common import LocalDateTime, current_user, idempotent, page_schema, paginate
 from backend.partywork import households as svc
 from backend.partywork.common import MAX_MINUTES
 from backend.partywork.models_households import Visit
@@ -131,6 +131,7 @@ class VisitAwardResult(ma.Schema):
 
 
 @blp.post("/communities/<int:community_id>/households")
+@idempotent
 @blp.arguments(CreateHouseholdArgs)
 @blp.response(201, HouseholdSchema)
 def create_household(args, community_id):
@@ -205,6 +206,7 @@ def community_visits(args, community_id):
 
 
 @blp.post("/communities/<int:community_id>/visits/confirm")
+@idempotent
 @blp.arguments(ConfirmVisitsArgs)
 @blp.response(200, VisitAwardResult)
 def confirm_visits(args, community_id):

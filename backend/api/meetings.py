@@ -6,7 +6,7 @@ from flask import url_for
 from flask_smorest import Blueprint
 
 import backend.partywork.checkin  # noqa: F401  (registers "M" codes with POST /checkins)
-from backend.api.common import LocalDateTime, current_user, page_schema, paginate
+from backend.api.common import LocalDateTime, current_user, idempotent, page_schema, paginate
 from backend.auth.models import User
 from backend.extensions import db
 from backend.partywork import meetings as svc
@@ -128,6 +128,7 @@ class MeetingAttendanceReport(ma.Schema):
 
 
 @blp.post("/communities/<int:community_id>/meetings")
+@idempotent
 @blp.arguments(CreateMeetingArgs)
 @blp.response(201, MeetingDetail)
 def create_meeting(args, community_id):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import LocalDateTime, current_user, page_schema, paginate
+from backend.api.common import LocalDateTime, current_user, idempotent, page_schema, paginate
 from backend.partywork import needs as svc
 from backend.partywork.models_misc import NEED_STATUSES, CommunityNeed
 
@@ -94,6 +94,7 @@ class NeedMatchList(ma.Schema):
 
 
 @blp.post("/communities/<int:community_id>/needs")
+@idempotent
 @blp.arguments(CreateNeedArgs)
 @blp.response(201, NeedDetail)
 def create_need(args, community_id):

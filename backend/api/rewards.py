@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import LocalDateTime, PageArgs, current_user, page_schema, paginate
+from backend.api.common import LocalDateTime, PageArgs, current_user, idempotent, page_schema, paginate
 from backend.api.timebank import IdempotencyHeader, remember_failures
 from backend.auth import policy
 from backend.rewards import services
@@ -104,6 +104,7 @@ def list_rewards(args, community_id):
 
 
 @blp.post("/communities/<int:community_id>/rewards")
+@idempotent
 @blp.arguments(CreateReward)
 @blp.response(201, RewardSchema)
 def create_reward(args, community_id):
@@ -168,6 +169,7 @@ def hand_over(args, community_id):
 
 
 @blp.post("/redemptions/<int:redemption_id>/cancel")
+@idempotent
 @blp.response(200, MyRedemptionSchema)
 def cancel_redemption(redemption_id):
     """Cancel a redemption not yet handed over (the person, or staff of the shelf): the points come

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import current_user, page_schema, paginate
+from backend.api.common import current_user, idempotent, page_schema, paginate
 from backend.auth import policy
 from backend.tasks import queries, services
 from backend.tasks.models import Task
@@ -22,6 +22,7 @@ class ClaimerList(ma.Schema):
 
 
 @blp.post("/communities/<int:community_id>/tasks")
+@idempotent
 @blp.arguments(CreateTaskArgs)
 @blp.response(201, TaskSchema)
 def create_task(args, community_id):

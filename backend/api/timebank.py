@@ -7,8 +7,8 @@ import logging
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import (LocalDateTime, PageArgs, caller_only, current_caller, current_user, cursor_id, page_of,
-                                page_schema)
+from backend.api.common import (LocalDateTime, PageArgs, caller_only, current_caller, current_user, cursor_id,
+                                idempotent, page_of, page_schema)
 from backend.audit.services import record
 from backend.auth import policy
 from backend.errors import DomainError, NotFound
@@ -185,6 +185,7 @@ def donate(args, key):
 
 
 @blp.post("/transfers/<int:transfer_id>/reversal")
+@idempotent
 @blp.arguments(ReversalArgs)
 @blp.response(201, TransferSchema)
 def reverse_transfer(args, transfer_id):

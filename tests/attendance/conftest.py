@@ -6,6 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from backend.attendance import codes
+from backend.attendance.models import CHECKED_OUT, Attendance
+from backend.auth.models import User
 from backend.extensions import db
 from backend.tasks.models import Task, TaskClaim
 
@@ -14,6 +16,18 @@ T0 = datetime(2026, 11, 14, 1, 0, tzinfo=timezone.utc)
 PLACE = (30.5928, 114.3055)
 NEAR = (30.5938, 114.3055)  # about 111 m north
 FAR = (30.6028, 114.3055)  # about 1.1 km north
+
+
+def finished(task, n, minutes=90) -> list[int]:
+    """n new people with a finished (checked-out, unconfirmed) attendance of `minutes` at the task; their ids."""
+    users = [User(openid=f"cf-{task.id}-{i}", nickname=f"志愿者{i}") for i in range(n)]
+    db.session.add_all(users)
+    db.session.flush()
+    db.session.add_all([Attendance(task_id=task.id, user_id=u.id, community_id=task.community_id, status=CHECKED_OUT,
+                                   checkin_at=T0, checkout_at=T0 + timedelta(minutes=minutes), minutes=minutes)
+                        for u in users])
+    db.session.commit()
+    return [u.id for u in users]
 
 
 @pytest.fixture

@@ -6,30 +6,19 @@ from datetime import timedelta
 
 from sqlalchemy import event, func, select
 
-from backend.attendance.models import CHECKED_OUT, Attendance
-from backend.auth.models import User
+from backend.attendance.models import Attendance
 from backend.extensions import db
 from backend.timebank.models import Transfer
 from backend.timebank.service import wallet_summary
 from backend.timebank.verify import verify
-from tests.attendance.conftest import T0
+from tests.attendance.conftest import T0, finished
 from tests.helpers import needs_pg
 
-
-def _finished(task, n, minutes=90):
-    users = [User(openid=f"cf-{task.id}-{i}", nickname=f"志愿者{i}") for i in range(n)]
-    db.session.add_all(users)
-    db.session.flush()
-    db.session.add_all([Attendance(task_id=task.id, user_id=u.id, community_id=task.community_id, status=CHECKED_OUT,
-                                   checkin_at=T0, checkout_at=T0 + timedelta(minutes=minutes), minutes=minutes)
-                        for u in users])
-    db.session.commit()
-    return [u.id for u in users]
 
 
 def test_confirm_of_300_uses_a_bounded_number_of_statements(city, client, login, make_task, clock):
     task = make_task(points_per_hour=20)
-    ids = _finished(task, 300)
+    ids = finished(task, 300)
     staff = login("staff1")
     clock(T0 + timedelta(hours=6))
     statements = []
@@ -56,7 +45,7 @@ def test_confirm_of_300_uses_a_bounded_number_of_statements(city, client, login,
 @needs_pg
 def test_two_staff_confirming_at_once_award_each_attendance_once(app, city, login, make_task, clock):
     task = make_task(points_per_hour=60)
-    _finished(task, 200, minutes=30)
+    finished(task, 200, minutes=30)
     headers, url = [login("staff1"), login("staff1")], f"/api/v1/tasks/{task.id}/confirm"
     clock(T0 + timedelta(hours=6))
     barrier, out = threading.Barrier(2), [None, None]
@@ -83,8 +72,8 @@ def test_confirm_refreshes_only_the_claimed_attendances_the_session_had_loaded(c
     from backend.attendance import staff
 
     task, other = make_task(points_per_hour=20), make_task(points_per_hour=20)
-    _finished(task, 3)
-    _finished(other, 1)
+    finished(task, 3)
+    finished(other, 1)
     loaded = db.session.scalars(select(Attendance).where(Attendance.task_id == task.id).order_by(Attendance.id)).all()
     [untouched] = db.session.scalars(select(Attendance).where(Attendance.task_id == other.id)).all()
     assert all(a.awarded_at is None and a.points == 0 for a in loaded)

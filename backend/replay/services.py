@@ -1,0 +1,52 @@
+"""Look up, lock and store the first answer under a key (no Flask here)."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from backend.errors import ValidationFailed
+from backend.replay.models import StoredAnswer
+from backend.timebank.chain import sqlite_write_lock
+from backend.timebank.errors import IdempotencyMismatch
+
+MAX_KEY = 100
+LOCK_SPACE = 0x485441  # "HTA": HTTP answers (the ledger's keys lock in their own space)
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def full_key(user_id: int, endpoint: str, client_key: str) -> str:
+    if not client_key or len(client_key) > MAX_KEY:
+        raise ValidationFailed(details={"Idempotency-Key": [f"幂等键须为 1 至 {MAX_KEY} 个字符"]})
+    return f"{user_id}:{endpoint}:{client_key}"
+
+
+def fingerprint(method: str, path: str, query: str, body) -> str:
+    """A digest of what the request asks for: the same key with another request is refused."""
+    return hashlib.sha256(_JSON.encode([method, path, query, body]).encode()).hexdigest()
+
+
+def lock(session: Session, key: str) -> None:
+    """Queue behind any other transaction working under the same key (held to commit)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"), {"space": LOCK_SPACE, "key": key})
+    else:
+        sqlite_write_lock(session)  # SQLite: the database's write lock serialises the writers
+
+
+def earlier(session: Session, key: str, fp: str) -> StoredAnswer | None:
+    """The first answer under this key (call with the key locked); a mismatch when the key was
+    used for another request; None when the key is new."""
+    answer = session.get(StoredAnswer, key, populate_existing=True)
+    if answer is not None and answer.fingerprint != fp:
+        raise IdempotencyMismatch(details={"idempotency_key": key.split(":", 2)[2]})
+    return answer
+
+
+def store(session: Session, key: str, user_id: int, endpoint: str, fp: str, status: int, body: str) -> None:
+    """Remember a successful answer, in the transaction of the write it answers."""
+    session.add(StoredAnswer(key=key, user_id=user_id, endpoint=endpoint[:100], fingerprint=fp, status=status,
+                             body=body))
+    session.flush()
