@@ -102,6 +102,26 @@ def retry_first_statement(session: Session, run: Callable[[], T]) -> T:
         return run()
 
 
+@contextmanager
+def autocommit_connection(engine: Engine, first: Callable[[Connection], T]):
+    """A pooled connection in autocommit, outside any session, for a path whose statements are
+    each atomic alone: yields (connection, first(connection)). The first statement runs once
+    more on a fresh connection when the pooled one turns out dead (as retry_first_statement)."""
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        try:
+            result = first(conn)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            conn.close()
+            conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            result = first(conn)
+        yield conn, result
+    finally:
+        conn.close()
+
+
 class DriverStatement:
     """A Core statement of a hot path, run on the driver's cursor of the session's connection.
 

@@ -1,6 +1,7 @@
 """Test helpers importable from any test module."""
 import os
 import re
+from contextlib import contextmanager
 
 import pytest
 from psycopg import sql as psql
@@ -86,3 +87,56 @@ def walk_pages(client, url: str, headers: dict, first: dict) -> list[int]:
         seen += [i["id"] for i in body["items"]]
         cursor = body["next_cursor"]
     return seen
+
+
+@contextmanager
+def statements():
+    """What the block costs the database: the SQL statements it sends (seen, BEGIN/COMMIT
+    excluded), and its round trips (seen.trips: statements, connection pings, BEGIN, COMMIT)."""
+    seen = _Seen()
+    engine, dialect = db.engine, db.engine.dialect
+
+    def note(conn, cursor, statement, params, context, executemany):
+        seen.append(statement.split()[0].upper())
+        seen.sql.append(statement)
+
+    def ping(dbapi_conn):
+        seen.pings += 1
+        return real_ping(dbapi_conn)
+
+    def begin(conn):
+        seen.begins += _in_transaction(conn)
+
+    def commit(conn):
+        seen.commits += _in_transaction(conn)
+
+    real_ping = dialect.do_ping
+    dialect.do_ping = ping
+    listeners = (("before_cursor_execute", note), ("begin", begin), ("commit", commit))
+    for name, fn in listeners:
+        event.listen(engine, name, fn)
+    try:
+        yield seen
+    finally:
+        for name, fn in listeners:
+            event.remove(engine, name, fn)
+        del dialect.do_ping
+
+
+def _in_transaction(conn) -> int:
+    """1 when BEGIN/COMMIT reach the database: not on a connection in autocommit."""
+    return 0 if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT" else 1
+
+
+class _Seen(list):
+    """The first word of each statement; .sql: the statements whole."""
+
+    pings = begins = commits = 0
+
+    def __init__(self):
+        super().__init__()
+        self.sql: list[str] = []
+
+    @property
+    def trips(self) -> int:
+        return len(self) + self.pings + self.begins + self.commits

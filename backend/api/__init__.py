@@ -13,7 +13,7 @@ from flask.sessions import SessionInterface
 from flask_smorest import Api as SmorestApi
 
 import backend.api.messages  # noqa: F401  (Chinese validation messages, before any schema)
-from backend.api.common import ErrorSchema, authenticate
+from backend.api.common import ErrorSchema, account_checked, authenticate
 from backend.api.errors import handle_http, register_error_handlers
 from backend.extensions import db
 
@@ -93,6 +93,8 @@ def register_api(app) -> None:
             names.append(module.bp.name)
     for endpoint, view in list(app.view_functions.items()):
         if endpoint.split(".")[0] in names:
+            if getattr(view, "login_in_handler", False):
+                view = account_checked(view)
             app.view_functions[endpoint] = _transactional(view)
 
     from swagger_ui_bundle import swagger_ui_path

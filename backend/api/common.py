@@ -20,7 +20,7 @@ from backend.errors import AuthRequired
 from backend.extensions import db
 
 TZ = ZoneInfo("Asia/Shanghai")
-_USER, _CALLER = "dangjian.user", "dangjian.caller"  # per request (environ), not per app context
+_USER, _CALLER, _CLAIMED = "dangjian.user", "dangjian.caller", "dangjian.claimed"  # per request (environ)
 
 
 class Caller(NamedTuple):
@@ -68,9 +68,29 @@ def current_caller() -> Caller:
     return caller
 
 
+def claimed_caller() -> callers.Claimed:
+    """The caller of a `login_in_handler` endpoint, its account still to be checked."""
+    return request.environ[_CLAIMED]
+
+
+def account_checked(view):
+    """Wrap a `login_in_handler` view (its whole smorest chain: the body is parsed inside):
+    whatever it answers or raises, a 422 included, the caller's account has been checked
+    before the answer goes out, so a closed account or an outdated token is 401 first."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        with request.environ[_CLAIMED].checked(db.session):
+            return view(*args, **kwargs)
+
+    return wrapper
+
+
 def authenticate(view) -> None:
     """The login check every /api/ call passes before its body is parsed (401 before 422)."""
-    if getattr(view, "caller_only", False):
+    if getattr(view, "login_in_handler", False):
+        request.environ[_CLAIMED] = callers.Claimed(*_token_claims())
+    elif getattr(view, "caller_only", False):
         current_caller()
     else:
         current_user()
@@ -122,6 +142,15 @@ def idempotent(view):
         return resp
 
     return wrapper
+
+
+def login_in_handler(view):
+    """Mark a hot endpoint whose handler checks the caller's account inside its own first
+    statement (claimed_caller(), auth.callers.Claimed): the check before the body is parsed
+    verifies the token only; `account_checked` (applied at registration) makes sure the account
+    is checked before any answer, a validation error's included."""
+    view.login_in_handler = True
+    return view
 
 
 def caller_only(view):

@@ -7,8 +7,8 @@ import logging
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import (LocalDateTime, PageArgs, caller_only, current_caller, current_user, cursor_id,
-                                idempotent, page_of, page_schema)
+from backend.api.common import (LocalDateTime, PageArgs, caller_only, claimed_caller, current_caller, current_user,
+                                cursor_id, idempotent, login_in_handler, page_of, page_schema)
 from backend.audit.services import record
 from backend.auth import policy
 from backend.errors import DomainError, NotFound
@@ -170,7 +170,7 @@ def my_transfers(args):
     return {"items": [r._asdict() for r in page["items"]], "next_cursor": page["next_cursor"]}
 
 
-@caller_only  # a donation needs the caller's id only: its login check loads no User
+@login_in_handler  # a donation checks the caller's account in its own first statement
 @blp.post("/transfers")
 @blp.arguments(IdempotencyHeader(), location="headers", as_kwargs=True)  # instances: a class is
 @blp.arguments(DonateArgs())  # instantiated on every request
@@ -178,9 +178,9 @@ def my_transfers(args):
 @remember_failures
 def donate(args, key):
     """Donate points to another person (Idempotency-Key required)."""
-    user = current_caller()
+    user = claimed_caller()
     t = service.donate(db.session, from_user_id=user.id, to_user_id=args["to_user_id"], amount=args["amount"],
-                       memo=args["memo"], idempotency_key=f"donate:{user.id}:{key}")
+                       memo=args["memo"], idempotency_key=f"donate:{user.id}:{key}", caller=user)
     return service.statement_item(t, t.debit_account_id)
 
 

@@ -18,7 +18,8 @@ from sqlalchemy import and_, bindparam, select, text
 from backend.attendance.errors import CodeInvalid, NotCheckedIn, NotClaimed, TaskClosed
 from backend.attendance.geo import fence
 from backend.attendance.models import ABSENT, CHECKED_IN, CHECKED_OUT, SOURCE_SCAN, Attendance
-from backend.db import DriverStatement
+from backend.auth.callers import Claimed, live_column
+from backend.db import DriverStatement, autocommit_connection, retry_first_statement
 from backend.errors import Conflict, InvalidState
 from backend.extensions import db
 from backend.tasks.models import CLAIM_ACTIVE, TASK_CANCELLED, Task, TaskClaim
@@ -50,9 +51,11 @@ class Stored(NamedTuple):
 _STORED = tuple(_A.c[name] for name in Stored._fields)
 _TASK = (_T.c.id, _T.c.community_id, _T.c.status, _T.c.starts_at, _T.c.ends_at, _T.c.lat, _T.c.lng)
 _USER, _TASK_ID = bindparam("user_id"), bindparam("task_id")
-# The task, the caller's active claim (at most one: a partial unique index) and attendance.
+# The task, the caller's active claim (at most one: a partial unique index) and attendance, and
+# whether the caller's account is live (the request's login check, see auth.callers.Claimed).
 _SCAN = DriverStatement(
-    select(*_TASK, _C.c.id.label("claim_id"), *(c.label("a_" + c.name) for c in _STORED))
+    select(*_TASK, live_column(_USER, bindparam("version")), _C.c.id.label("claim_id"),
+           *(c.label("a_" + c.name) for c in _STORED))
     .select_from(_T.outerjoin(_C, and_(_C.c.task_id == _T.c.id, _C.c.user_id == _USER, _C.c.status == CLAIM_ACTIVE))
                  .outerjoin(_A, and_(_A.c.task_id == _T.c.id, _A.c.user_id == _USER)))
     .where(_T.c.id == _TASK_ID))
@@ -120,15 +123,37 @@ def _stored(conn, task_id: int, user_id: int) -> Stored:
 
 
 def task_scan(user, scan: "Scan", *, lat=None, lng=None, settings: "Settings") -> tuple[dict, bool]:
-    """Check the user in or out of the task the code names; (body, created)."""
-    conn = db.session.connection()
-    r = _SCAN.first(conn, {"task_id": scan.subject_id, "user_id": user.id})
+    """Check the user in or out of the task the code names; (body, created).
+
+    A caller whose account is still to be checked (auth.callers.Claimed: the API's scan) is
+    checked by the first statement. On PostgreSQL a scan that opens the request's use of the
+    database runs outside the session, on a pooled connection in autocommit: each of its
+    statements is atomic by itself (a read, then one INSERT ... ON CONFLICT or one conditional
+    UPDATE); BEGIN and COMMIT were two of its five round trips, and the session's transaction
+    a twentieth of its CPU. Inside a transaction already open it runs in that transaction."""
+    session = db.session()  # the request's Session itself (the scoped proxy lacks in_transaction)
+    claimed = isinstance(user, Claimed)
+    params = {"task_id": scan.subject_id, "user_id": user.id, "version": user.version if claimed else None}
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        with autocommit_connection(session.get_bind(), lambda conn: _SCAN.first(conn, params)) as (conn, r):
+            return _scanned(conn, session, user, r, scan, lat, lng, settings)
+    r = retry_first_statement(session, lambda: _SCAN.first(session.connection(), params))
+    return _scanned(session.connection(), session, user, r, scan, lat, lng, settings)
+
+
+def _scanned(conn, session, user, r, scan, lat, lng, cfg) -> tuple[dict, bool]:
+    """The scan, from what its first statement read (`r`) on `conn`."""
+    if isinstance(user, Claimed):
+        if r is None:
+            user.ensure(session)
+        else:
+            user.confirm(r.caller_live)
     if r is None:
         raise CodeInvalid()
-    row = Stored._make(r[len(_TASK) + 1:]) if r.a_id is not None else None
+    row = Stored._make(r[len(_TASK) + 2:]) if r.a_id is not None else None
     if scan.action == "in":
-        return _check_in(conn, user.id, r, row, scan, lat, lng, settings)
-    return _check_out(conn, user.id, r, row, scan, lat, lng, settings)
+        return _check_in(conn, user.id, r, row, scan, lat, lng, cfg)
+    return _check_out(conn, user.id, r, row, scan, lat, lng, cfg)
 
 
 def _check_in(conn, user_id, task, row, scan, lat, lng, cfg) -> tuple[dict, bool]:

@@ -18,6 +18,7 @@ from typing import Callable
 from sqlalchemy import func, select
 
 from backend.attendance import codes
+from backend.auth.callers import ensure_live
 from backend.attendance.errors import CodeExpired, CodeInvalid
 from backend.attendance.models import CHECKED_OUT, SOURCE_SCAN, Attendance
 from backend.db import utcnow
@@ -74,13 +75,18 @@ class Scan:
 
 
 _HANDLERS: dict[str, Callable] = {}
+_CHECKED_FIRST: set[str] = set()
 
 
-def register_subject(type_letter: str, handler: Callable) -> None:
-    """Let codes of `type_letter` ("T", "M", ...) be scanned; handler(user, scan, *, lat, lng, settings)."""
+def register_subject(type_letter: str, handler: Callable, *, checks_caller: bool = False) -> None:
+    """Let codes of `type_letter` ("T", "M", ...) be scanned; handler(user, scan, *, lat, lng, settings).
+    checks_caller: the handler checks a Claimed caller's account in its own first statement;
+    otherwise the account is checked before the handler runs."""
     if len(type_letter) != 1 or not type_letter.isupper():
         raise ValueError("a subject type is one upper-case letter")
     _HANDLERS[type_letter] = handler
+    if not checks_caller:
+        _CHECKED_FIRST.add(type_letter)
 
 
 def issue_code(subject_type: str, subject_id: int, action: str, now: datetime | None = None,
@@ -156,6 +162,8 @@ def checkin(user, code: str, *, lat: float | None = None, lng: float | None = No
     handler = _HANDLERS.get(scan.subject_type)
     if handler is None:
         raise CodeInvalid()
+    if scan.subject_type in _CHECKED_FIRST:
+        ensure_live(user, db.session)
     return handler(user, scan, lat=lat, lng=lng, settings=cfg)
 
 
@@ -189,4 +197,4 @@ def service_minutes(user_id: int, *, since: datetime | None = None, until: datet
 # Tasks are the first subject; importing here registers them for every user of this module.
 from backend.attendance import checkin_tasks as _tasks  # noqa: E402
 
-register_subject("T", _tasks.task_scan)
+register_subject("T", _tasks.task_scan, checks_caller=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 from sqlalchemy import and_, select, text, update
 from sqlalchemy.orm import Session
 
-from backend.db import DriverStatement, utcnow
+from backend.auth.callers import Claimed, ensure_live
+from backend.db import DriverStatement, retry_first_statement, utcnow
 from backend.errors import DomainError, NotFound, ValidationFailed
 from backend.timebank.accounts import community_accounts, ensure_wallets, expire_account, lock_account_rows, wallet_id
 from backend.timebank.bulk import is_pg
@@ -21,6 +22,7 @@ MEMO_MAX = 200
 # The wallet is a correlated look-up by the partial unique index whatever the statistics say.
 _DONORS_PG = DriverStatement(text(
     f"SELECT u.id, u.closed_at, {KEY_LOCK_SQL} AS key_lock, "
+    "(u.token_version = :v AND u.closed_at IS NULL) AS caller_live, "
     f"(SELECT a.id FROM ledger_accounts AS a WHERE a.user_id = u.id AND a.kind = '{WALLET}') AS wallet_id "
     "FROM users AS u WHERE u.id IN (:a, :b)"))
 
@@ -71,17 +73,26 @@ def transfer(session: Session, *, debit_account_id: int, credit_account_id: int,
 
 
 def donate(session: Session, *, from_user_id: int, to_user_id: int, amount: int, memo: str,
-           idempotency_key: str) -> Transfer:
-    """Give points from one person's wallet to another's (never to oneself, never overdrawn)."""
+           idempotency_key: str, caller: Claimed | None = None) -> Transfer:
+    """Give points from one person's wallet to another's (never to oneself, never overdrawn).
+    `caller`: the donor as a Claimed caller whose account this checks (the API's login check)."""
     from backend.auth.models import User
 
+    if caller is not None and caller.id != from_user_id:
+        raise ValueError("the caller donates from their own wallet")
     if from_user_id == to_user_id:
+        ensure_live(caller, session)
         raise ValidationFailed(details={"to_user_id": ["不能转赠给自己"]})
-    # one statement for the key's lock, the recipient and both wallets (no User objects)
+    # one statement for the key's lock, the recipient, both wallets and the donor's login check
     if is_pg(session):
-        rows = _DONORS_PG.all(session.connection(), {**key_lock_params(idempotency_key),
-                                                     "a": from_user_id, "b": to_user_id})
+        rows = retry_first_statement(session, lambda: _DONORS_PG.all(session.connection(), {
+            **key_lock_params(idempotency_key), "a": from_user_id, "b": to_user_id,
+            "v": caller.version if caller is not None else None}))
+        if caller is not None:
+            donor = next((r for r in rows if r.id == from_user_id), None)
+            caller.confirm(donor is not None and donor.caller_live)
     else:
+        ensure_live(caller, session)
         lock_key(session, idempotency_key)
         rows = session.execute(
             select(User.id, User.closed_at, Account.id.label("wallet_id"))

@@ -13,7 +13,7 @@ from backend.auth import tokens
 from backend.db import ping_after_idle, retry_first_statement, utcnow
 from backend.extensions import db
 from tests.attendance.conftest import T0, claim, clock, code_for, make_task, scan  # noqa: F401 (fixtures)
-from tests.helpers import error_code, needs_pg
+from tests.helpers import ON_PG, error_code, needs_pg, statements
 
 
 @pytest.fixture
@@ -171,3 +171,60 @@ def test_the_first_statement_is_retried_once_on_a_fresh_connection():
     finally:
         engine.dispose()
         db.engine.dispose()  # the app's pooled connections were killed too: not the next test's problem
+
+
+# --- the login check inside the handler's own statement (a scan, a donation: auth.callers.Claimed)
+
+
+def _close(user) -> None:
+    user.closed_at = utcnow()
+    db.session.commit()
+
+
+def test_every_answer_of_a_scan_by_a_closed_account_is_401(app, city, ready, login, clock, scan, code_for, make_task):
+    """Whatever the scan would have answered (a meeting's code, a task not claimed, no such
+    task, an expired code, a bad body), a closed account hears 401 and nothing is written."""
+    headers = login("member")
+    clock(T0 + timedelta(minutes=1))
+    unclaimed = make_task(title="没认领的任务")
+    codes = [code_for(ready, "in"), code_for(unclaimed, "in"), code_for(987654, "in"), code_for(ready.id, "in", kind="M"),
+             code_for(ready, "in", at=T0 - timedelta(days=1)), "forged"]
+    open_answers = [scan(headers, c).status_code for c in codes[1:]]
+    assert 401 not in open_answers and all(s >= 400 for s in open_answers), open_answers
+    _close(city.member)
+    for c in codes:
+        resp = scan(headers, c)
+        assert resp.status_code == 401 and error_code(resp) == "AUTH_REQUIRED", (c, resp.get_json())
+    assert scan(headers, codes[0], lat=91).status_code == 401
+    assert _attendances() == 0
+
+
+def _donate(client, headers, to, amount, key="k1"):
+    return client.post("/api/v1/transfers", json={"to_user_id": to, "amount": amount},
+                       headers={**headers, "Idempotency-Key": key})
+
+
+def test_a_donation_checks_the_donor_in_its_own_statement(app, city, login, client):
+    from tests.timebank.conftest import balance, give
+
+    give(city.c1.id, city.member.id, 50)
+    headers = login("member")
+    to = city.member2.id
+    db.session.commit()
+    with statements() as seen:
+        assert _donate(client, headers, to, 5, key="live").status_code == 201
+    if ON_PG:  # no statement of its own for the login check: the donors' statement carries it
+        assert not [q for q in seen.sql if q.lstrip().upper().startswith("SELECT USERS.ID")], seen.sql
+        assert seen[0] == "SELECT" and "token_version" in seen.sql[0]
+    city.member.token_version += 1  # logged out everywhere: the old token stops at once
+    db.session.commit()
+    for body_to, amount in ((city.member2.id, 5), (city.member.id, 5), (987654, 5), (city.member2.id, 0)):
+        resp = _donate(client, headers, body_to, amount, key=f"old-{body_to}-{amount}")
+        assert resp.status_code == 401 and error_code(resp) == "AUTH_REQUIRED", resp.get_json()
+    assert client.post("/api/v1/transfers", json={"to_user_id": city.member2.id, "amount": 5},
+                       headers=headers).status_code == 401  # no key: 401 before the missing header's 422
+    fresh = {"Authorization": "Bearer " + tokens.issue(app.config["SECRET_KEY"], 3600, city.member.id,
+                                                        city.member.token_version)[0]}
+    _close(city.member)
+    assert _donate(client, fresh, city.member2.id, 5, key="closed").status_code == 401
+    assert (balance(city.member.id), balance(city.member2.id)) == (45, 5)
