@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import contextvars
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from backend.audit.models import AuditLog
 from backend.extensions import db
 
+TZ = ZoneInfo("Asia/Shanghai")
 request_meta: contextvars.ContextVar[dict] = contextvars.ContextVar("audit_request_meta", default={})
 
 
 def _jsonable(value):
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(TZ).isoformat()  # as every time the API answers with
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, dict):

@@ -121,3 +121,21 @@ def test_behind_a_trusted_proxy_the_audit_records_the_client_ip(app, wechat, cit
     items = app.test_client().get("/api/v1/admin/audit?action=role.grant", headers=h).get_json()["items"]
     ips = {i["changes"]["after"]["community_id"]: i["ip"] for i in items if i["actor_id"] == city.admin.id}
     assert ips == {city.c1.id: "203.0.113.7", city.c2.id: "127.0.0.1"}
+
+
+def test_times_in_the_changes_read_as_the_api_writes_them(client, city, login):
+    """A task moved by staff: the audit row's before/after times carry +08:00, as every time the
+    API answers with, and name the same instants."""
+    from datetime import datetime
+
+    h = login("staff1")
+    task = client.post(f"/api/v1/communities/{city.c1.id}/tasks", headers=h, json={
+        "title": "清扫楼道", "starts_at": "2026-12-20T09:00:00+08:00", "ends_at": "2026-12-20T11:00:00+08:00",
+        "capacity": 5, "points_per_hour": 10, "location": {"name": "3栋"}}).get_json()
+    moved = client.patch(f"/api/v1/tasks/{task['id']}", headers=h, json={"starts_at": "2026-12-20T10:00:00+08:00"})
+    assert moved.status_code == 200, moved.get_json()
+    items = client.get("/api/v1/admin/audit?action=task.update", headers=login("admin")).get_json()["items"]
+    changes = items[0]["changes"]
+    assert changes["before"]["starts_at"] == "2026-12-20T09:00:00+08:00"
+    assert changes["after"]["starts_at"] == "2026-12-20T10:00:00+08:00"
+    assert datetime.fromisoformat(changes["after"]["starts_at"]) == datetime.fromisoformat(moved.get_json()["starts_at"])
