@@ -3,16 +3,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
+from backend.db import utcnow
 from backend.errors import ValidationFailed
 from backend.replay.models import StoredAnswer
 from backend.timebank.chain import sqlite_write_lock
 from backend.timebank.errors import IdempotencyMismatch
 
 MAX_KEY = 100
+# A key answers retries for a day (a retry comes within seconds or minutes); later the same key
+# is a new request. Answers can hold what a create wrote (a household's phone): they go then.
+KEPT = timedelta(hours=24)
 LOCK_SPACE = 0x485441  # "HTA": HTTP answers (the ledger's keys lock in their own space)
 _JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
@@ -36,10 +41,14 @@ def lock(session: Session, key: str) -> None:
         sqlite_write_lock(session)  # SQLite: the database's write lock serialises the writers
 
 
-def earlier(session: Session, key: str, fp: str) -> StoredAnswer | None:
+def earlier(session: Session, key: str, fp: str, now: datetime | None = None) -> StoredAnswer | None:
     """The first answer under this key (call with the key locked); a mismatch when the key was
-    used for another request; None when the key is new."""
+    used for another request; None when the key is new or its answer is older than KEPT."""
     answer = session.get(StoredAnswer, key, populate_existing=True)
+    if answer is not None and answer.created_at <= (now or utcnow()) - KEPT:
+        session.delete(answer)
+        session.flush()
+        return None
     if answer is not None and answer.fingerprint != fp:
         raise IdempotencyMismatch(details={"idempotency_key": key.split(":", 2)[2]})
     return answer
@@ -50,3 +59,8 @@ def store(session: Session, key: str, user_id: int, endpoint: str, fp: str, stat
     session.add(StoredAnswer(key=key, user_id=user_id, endpoint=endpoint[:100], fingerprint=fp, status=status,
                              body=body))
     session.flush()
+
+
+def purge(session: Session, now: datetime | None = None) -> int:
+    """Delete the answers older than KEPT; how many went."""
+    return session.execute(delete(StoredAnswer).where(StoredAnswer.created_at <= (now or utcnow()) - KEPT)).rowcount

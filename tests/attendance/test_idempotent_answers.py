@@ -184,3 +184,28 @@ def test_two_retries_at_once_confirm_once(app, city, login, make_task, clock):
     assert _count(StoredAnswer) == 1
     assert verify(db.session)["ok"]
 
+
+
+def test_an_answer_is_kept_for_a_day_then_the_key_is_new(client, city, login, make_task, clock, time_machine):
+    """Retries come within minutes; a day later the key is a new request, and the daily job
+    deletes answers past their day (they can hold what a create wrote)."""
+    from backend.replay.jobs import purge_answers
+
+    task = make_task()
+    finished(task, 2, minutes=60)
+    clock(T0 + timedelta(hours=6))
+    url, h = f"/api/v1/tasks/{task.id}/confirm", {**login("staff1"), "Idempotency-Key": "daily"}
+    assert client.post(url, headers=h).get_json()["awarded"] == 2
+    clock(T0 + timedelta(hours=6 + 23))
+    assert client.post(url, headers=h).headers.get("Idempotent-Replayed") == "true"
+    assert purge_answers() == 0 and _count(StoredAnswer) == 1
+    clock(T0 + timedelta(hours=6 + 25))
+    h = {**login("staff1"), "Idempotency-Key": "daily"}
+    later = client.post(url, headers=h)
+    assert later.status_code == 200 and "Idempotent-Replayed" not in later.headers
+    assert later.get_json()["awarded"] == 0  # ran again: nothing left to award, nothing paid twice
+    assert _count(Transfer, Transfer.kind == "earn") == 2
+    # the new answer is the key's now; another one, past its day, is purged
+    client.post(f"/api/v1/tasks/{task.id}/confirm", headers={**h, "Idempotency-Key": "old"})
+    clock(T0 + timedelta(hours=6 + 25 + 24, minutes=1))
+    assert purge_answers() == 2 and _count(StoredAnswer) == 0
