@@ -54,7 +54,9 @@ def current_user() -> User:
 
 def current_caller() -> Caller:
     """The caller's id, checked against the database like current_user but without loading
-    a User (one single-column SELECT): for hot paths such as a check-in burst."""
+    a User (one single-column SELECT): for handlers that need only the id (my account, my
+    statement). The hottest paths check the account inside their own statement instead
+    (`login_in_handler`)."""
     caller = request.environ.get(_CALLER)
     if caller is not None:
         return caller

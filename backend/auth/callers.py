@@ -3,11 +3,11 @@
 Two depths of the same check. `load_user` gives the ORM User (roles read on demand, when a
 policy first asks) for handlers that pass the user to rules. `is_live` answers whether the
 token still names an open account at its current version, with one single-column Core
-SELECT and no ORM identity: the check-in burst uses it, where a scan needs only the id.
+SELECT and no ORM identity, for handlers that need only the id (my account, my statement).
 Both read the database on every request; nothing about a caller is cached between requests,
 so a closed account or a logout (token_version bumped) stops the very next call.
 
-`Claimed` is the third depth, for the hottest path only (a check-in scan): the token is
+`Claimed` is the third depth, for the hottest paths (a check-in scan, a donation): the token is
 verified, and the account is checked by the handler's own first statement (`live_column`),
 which saves the request a statement and a round trip. Whatever the handler answers, the
 account has been checked before the answer goes out (`Claimed.checked`).
