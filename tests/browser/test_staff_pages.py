@@ -21,3 +21,36 @@ def test_confirm_says_when_minutes_earn_no_points(phone, city, claimed_task):
 
     p.go("#/identity")
     assert page.inner_text("[data-test=user-id]").startswith(f"用户编号：{city.staff1.id}")
+
+
+def test_pressing_confirm_again_after_a_lost_answer_shows_what_was_awarded(phone, city, claimed_task):
+    """The first confirm reaches the server but its answer is lost on the way back (the network
+    drops it): pressing again sends the same Idempotency-Key and shows what the first press
+    awarded, not "nothing left to award"; the points are paid once."""
+    from backend.attendance.staff import enter_manual
+    from backend.timebank.service import wallet_summary
+
+    enter_manual(city.staff1, claimed_task, city.member.id, 60, "补录：现场协助")
+    db.session.commit()
+    p = phone("staff")
+    page = p.login("staff1")
+    p.go(f"#/staff/tasks/{claimed_task}")
+    lost = []
+
+    def drop_answer(route):
+        route.fetch()  # the server confirms ...
+        lost.append(route.request.headers.get("idempotency-key"))
+        route.abort("connectionreset")  # ... and the answer never arrives
+
+    page.route("**/api/v1/tasks/*/confirm", drop_answer)
+    page.click("[data-test=confirm]")
+    page.wait_for_selector("[data-test=confirm-result] :has-text('网络连接失败')")
+    page.unroute("**/api/v1/tasks/*/confirm")
+    with page.expect_response("**/api/v1/tasks/*/confirm") as answer:
+        page.click("[data-test=confirm]")
+    assert answer.value.request.headers.get("idempotency-key") == lost[0]
+    assert answer.value.headers.get("idempotent-replayed") == "true"
+    text = page.wait_for_selector("[data-test=confirm-result] [data-test=success]").inner_text()
+    assert "已确认 1 人次，发放 10 积分" in text
+    db.session.expire_all()
+    assert wallet_summary(db.session, city.member.id)["balance"] == 10

@@ -1,6 +1,6 @@
 // Party work beyond one-off tasks: duty posts and logs, households and visits, meetings (三会一课),
 // and for staff also quiet members and 共驻共建 needs with their matches.
-import { get, post } from "./api.js";
+import { get, newKey, post } from "./api.js";
 import { badge, busy, every, field, fmtDate, fmtTime, h, isoToLocal, localToIso, minutesText, ok, route, section } from "./core.js";
 import { qrPanel } from "./qr.js";
 import { staffCommunity } from "./staff.js";
@@ -112,8 +112,9 @@ function confirmBox(box, path, confirmPath, key, render, what) {
     const items = (await get(path, { status: "pending", limit: 100 })).items;
     if (!items.length) return h("div", { class: "empty" }, `没有待确认的${what}`);
     const out = h("div", { test: "confirm-result" });
+    const idem = newKey(); // this list's confirm: a press again after a lost answer gets the first answer
     const b = h("button", { class: "block", test: "confirm-all", onclick: () => busy(b, out, async () => {
-      const res = await post(confirmPath, { [key]: items.map((x) => x.id) });
+      const res = await post(confirmPath, { [key]: items.map((x) => x.id) }, { "Idempotency-Key": idem });
       load();
       box.after(ok(`已确认 ${res.awarded} 条，发放 ${res.points} 积分`));
     }) }, `全部确认（${items.length}）`);

@@ -1,5 +1,5 @@
 // Staff (社区工作者): pending 双报到 reports, the community's tasks, 微心愿 to approve, new task.
-import { get, me, post } from "./api.js";
+import { get, me, newKey, post } from "./api.js";
 import { badge, busy, field, fmtTime, go, h, isoToLocal, localToIso, ok, route, section } from "./core.js";
 import { roleScope } from "./session.js";
 import { skillChips, skillNames } from "./member.js";
@@ -114,6 +114,7 @@ route("/staff/new-task", "发布任务", async (view) => {
   const out = h("div", { test: "task-result" });
   const submit = h("button", { class: "block", type: "submit", test: "task-submit" }, "发布");
   const num = (el) => (el.value === "" ? null : Number(el.value));
+  const idem = newKey(); // this form's task: submitting again after a lost answer does not post it twice
   const form = h("form", { onsubmit: (e) => {
     e.preventDefault();
     busy(submit, out, async () => {
@@ -123,7 +124,7 @@ route("/staff/new-task", "发布任务", async (view) => {
         title: f.title.value.trim(), description: f.description.value.trim(), category: f.category.value,
         starts_at: localToIso(f.starts_at.value), ends_at: localToIso(f.ends_at.value), location,
         capacity: num(f.capacity), points_per_hour: num(f.points), skills: [...skills],
-      });
+      }, { "Idempotency-Key": idem });
       out.replaceChildren(ok("任务已发布"));
       go(`#/staff/tasks/${task.id}`);
     }, form);

@@ -1,6 +1,6 @@
 // Staff at the task: the live check-in/out QR (refreshes itself before it expires), who came,
 // and confirming the attendances so the points are awarded.
-import { get, post } from "./api.js";
+import { get, newKey, post } from "./api.js";
 import { badge, busy, every, fmtTime, h, minutesText, ok, route, section } from "./core.js";
 import { qrPanel } from "./qr.js";
 
@@ -17,8 +17,12 @@ route("/staff/tasks/:id", "签到管理", async (view, { id }) => {
   const head = h("div");
   const list = h("div");
   const out = h("div", { test: "confirm-result" });
+  // One Idempotency-Key until a confirm gets its answer: pressing again after a lost answer
+  // (network) shows what the first press awarded instead of "nothing left to award".
+  let key = newKey();
   const confirm = h("button", { class: "block", test: "confirm", onclick: () => busy(confirm, out, async () => {
-    const res = await post(`/tasks/${id}/confirm`);
+    const res = await post(`/tasks/${id}/confirm`, {}, { "Idempotency-Key": key });
+    key = newKey();
     const n = res.confirmed ?? res.awarded;
     const short = n - res.awarded; // minutes too few for a whole point: confirmed, nothing posted
     out.replaceChildren(ok(n ? `已确认 ${n} 人次，发放 ${res.points} 积分` + (short > 0 ? `（其中 ${short} 人次时长不足以折算积分）` : "")
