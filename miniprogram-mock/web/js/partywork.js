@@ -231,10 +231,13 @@ route("/staff/needs", "共驻共建", async (view) => {
   const loadMatches = () => section(matches, async () => list((await get(`/communities/${cid}/matches`)).items, (m) =>
     h("li", { test: "match" }, h("h3", {}, m.need_title, " ← ", m.unit_name || m.unit_id),
       h("div", { class: "muted" }, "资源：", m.resource, ` · 匹配度 ${m.score}`, m.keywords.length ? ` · ${m.keywords.join("、")}` : "")), "matches", "暂无匹配的单位资源"));
+  let idem = newKey(); // this need until it is posted: submitting again after a lost answer posts it once
   const form = h("form", { onsubmit: (e) => {
     e.preventDefault();
     busy(submit, out, async () => {
-      await post(`/communities/${cid}/needs`, { title: title.value.trim(), category: category.value.trim() });
+      await post(`/communities/${cid}/needs`, { title: title.value.trim(), category: category.value.trim() },
+        { "Idempotency-Key": idem });
+      idem = newKey();
       out.replaceChildren(ok("需求已发布"));
       title.value = "";
       loadNeeds(); loadMatches();
