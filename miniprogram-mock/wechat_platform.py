@@ -18,6 +18,8 @@ from flask import Flask, jsonify, request
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 CODE_LIMIT_PER_MIN = 100
+# getPhoneNumber codes: "phone-13800138000" (a mainland number) or "phone-852-91234567" (country code, number)
+PHONE_CODE_RE = re.compile(r"^phone-(?:(1[3-9][0-9]{9})|([0-9]{1,3})-([0-9]{4,15}))$")
 
 
 def create_platform() -> Flask:
@@ -106,6 +108,28 @@ def create_platform() -> Flask:
             if key.startswith("thing") and len(value) > 20:
                 return err(47003, f"argument invalid! data.{key}.value")
         return err(0, "ok")
+
+    @app.post("/wxa/business/getuserphonenumber")
+    def phone_number():
+        """getPhoneNumber: the code "phone-<11 digits>" stands for that number; "used-..." was
+        used already; anything else is invalid."""
+        body = request.get_json(silent=True, force=True) or {}
+        record("/wxa/business/getuserphonenumber", body)
+        if not token_ok():
+            return err(40001, "invalid credential, access_token is invalid or not latest")
+        failure = programmed_failure("/wxa/business/getuserphonenumber")
+        if failure is not None:
+            return err(failure, "programmed failure")
+        code = str(body.get("code", ""))
+        if code.startswith("used-"):
+            return err(40163, "code been used")
+        m = PHONE_CODE_RE.match(code)
+        if not m:
+            return err(40029, "invalid code")
+        country, number = ("86", m.group(1)) if m.group(1) else (m.group(2), m.group(3))
+        return jsonify({"errcode": 0, "errmsg": "ok", "phone_info": {
+            "phoneNumber": number if country == "86" else f"+{country}{number}", "purePhoneNumber": number,
+            "countryCode": country, "watermark": {"timestamp": int(time.time()), "appid": request.args.get("appid", "")}}})
 
     @app.post("/wxa/getwxacodeunlimit")
     def wxacode():

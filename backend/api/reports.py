@@ -26,10 +26,16 @@ class CreateMemberReport(ma.Schema):
     unit_id = ma.fields.Integer(required=True)
     grid_id = ma.fields.Integer(load_default=None, allow_none=True)
     name = person_name(required=True)
-    phone = ma.fields.String(required=True, validate=PHONE)
+    phone = ma.fields.String(load_default=None, validate=PHONE,
+                             metadata={"description": "required unless the caller bound a verified phone (POST /me/phone)"})
     skills = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(SKILLS, error="未知技能")),
                             load_default=list, validate=ma.validate.Length(max=len(SKILLS)))
     skills_other = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+
+    @ma.validates_schema(skip_on_field_errors=False)  # listed with the other missing fields
+    def _phone_unless_verified(self, data, **kw):
+        if data.get("phone") is None and "phone" in data and current_user().verified_phone is None:
+            raise ma.ValidationError("此项必填", "phone")
 
 
 class DecisionArgs(ma.Schema):
@@ -57,6 +63,7 @@ class MemberReportSchema(ma.Schema):
     grid_name = ma.fields.Function(lambda r: r.grid.name if r.grid else None)
     name = ma.fields.String()
     phone = ma.fields.String()
+    phone_verified = ma.fields.Boolean(metadata={"description": "the phone is the one WeChat vouched for to the reporter"})
     skills = ma.fields.List(ma.fields.String())
     skills_other = ma.fields.String()
     status = ma.fields.String()
@@ -86,8 +93,12 @@ def list_skills():
 @blp.arguments(CreateMemberReport)
 @blp.response(201, MemberReportSchema)
 def file_report(args):
-    """File a report to the residence community (pending until staff decide)."""
-    return services.file_member_report(current_user(), renew_months=current_app.config["REPORT_REMIND_MONTHS"], **args)
+    """File a report to the residence community (pending until staff decide); without a phone,
+    the caller's verified one (POST /me/phone)."""
+    user = current_user()
+    if args["phone"] is None:  # the schema refused it unless a verified phone is bound
+        args["phone"] = user.verified_phone
+    return services.file_member_report(user, renew_months=current_app.config["REPORT_REMIND_MONTHS"], **args)
 
 
 @blp.get("/member-reports/<int:report_id>")

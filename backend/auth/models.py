@@ -30,6 +30,9 @@ class User(Base):
     nickname: Mapped[str] = mapped_column(String(64), default="")
     name: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(20))
+    # The number WeChat vouched for (getPhoneNumber), and when: a report naming it is verified.
+    verified_phone: Mapped[str | None] = mapped_column(String(20))
+    phone_verified_at: Mapped[datetime | None] = mapped_column()
     token_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()

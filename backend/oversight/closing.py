@@ -134,6 +134,7 @@ def _erase(user: User) -> None:
             Notification.ref_id.in_(select(Wish.id).where(Wish.claimer_id == uid)))).all():
         n.data = {**n.data, "claimer": ERASED_NAME}
     user.name, user.phone, user.openid, user.session_key = None, None, None, None
+    user.verified_phone, user.phone_verified_at = None, None
     user.nickname = ERASED_NAME
 
 

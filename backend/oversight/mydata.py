@@ -55,6 +55,7 @@ def _cols(model, *names):
 def _profile(user: User) -> dict:
     grants = db.session.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id).order_by(RoleGrant.id))
     return _v({"id": user.id, "nickname": user.nickname, "name": user.name, "phone": user.phone,
+               "verified_phone": user.verified_phone, "phone_verified_at": user.phone_verified_at,
                "created_at": user.created_at, "last_login_at": user.last_login_at, "roles": roles_of(user),
                "role_history": [{**g.as_dict(), "granted_at": g.created_at, "revoked_at": g.revoked_at}
                                 for g in grants]})

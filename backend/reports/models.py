@@ -45,6 +45,7 @@ class MemberReport(Base):
     community: Mapped[Community] = relationship(lazy="selectin")
     unit: Mapped[Unit] = relationship(lazy="selectin")
     grid: Mapped[Grid | None] = relationship(lazy="selectin")
+    reporter: Mapped["User"] = relationship("User", foreign_keys=[user_id], lazy="selectin", viewonly=True)
     __table_args__ = (
         Index("ix_member_reports_user", "user_id", "status"),
         Index("ix_member_reports_community", "community_id", "status", "id"),
@@ -54,6 +55,11 @@ class MemberReport(Base):
         Index("uq_member_reports_approved", "user_id", unique=True,
               postgresql_where=text("status = 'approved'"), sqlite_where=text("status = 'approved'")),
     )
+
+    @property
+    def phone_verified(self) -> bool:
+        """The phone named is the one WeChat vouched for to the reporter (POST /me/phone)."""
+        return self.reporter is not None and self.reporter.verified_phone == self.phone
 
 
 class UnitReport(Base):

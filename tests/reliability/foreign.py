@@ -44,7 +44,8 @@ class ForeignWorld:
         db.session.commit()
         self.base = {"community_id": city.c3.id, "unit_id": city.u2.id, "street_id": city.other_street.id,
                      "user_id": self.stranger.id, "member_id": self.stranger.id, "grid_id": grid.id,
-                     "to_user_id": self.stranger.id, "code": "T1.i1.AAAAAAAAAAAAAAAA"}
+                     "to_user_id": self.stranger.id, "code": "T1.i1.AAAAAAAAAAAAAAAA",
+                     "phone": "13700001111"}  # a report's phone is optional only once one is verified
         self.owners = [token_for(u) for u in (city.staff3, self.stranger, city.unit2, city.admin)]
         self.memo: dict[tuple, int | None] = {}
         self.uncovered: set[str] = set()
