@@ -228,3 +228,23 @@ def _blank_png() -> bytes:
     buf = BytesIO()
     Image.new("RGB", (120, 120), "white").save(buf, "PNG")
     return buf.getvalue()
+
+
+def test_a_member_verifies_a_phone_with_wechat(phone, city, wechat):
+    """The identity page's getPhoneNumber stand-in: the number WeChat vouches for is bound, the
+    page says so, and a wrong one shows the API's message."""
+    p = phone("member")
+    page = p.login("resident")
+    p.go("#/identity")
+    assert "未验证" in page.inner_text("[data-test=phone-status]")
+    page.fill("[data-test=phone-number]", "12345")
+    page.click("[data-test=phone-verify]")
+    page.wait_for_selector("[data-test=phone-result] :has-text('手机号授权凭证无效')")
+    page.fill("[data-test=phone-number]", "13912345678")
+    page.click("[data-test=phone-verify]")
+    page.wait_for_selector("[data-test=phone-result] [data-test=success]:has-text('13912345678')")
+    p.go("#/identity")
+    page.wait_for_selector("[data-test=phone-status]:has-text('已验证：13912345678')")
+    p.shot("phone-verified")
+    db.session.expire_all()
+    assert db.session.get(type(city.resident), city.resident.id).verified_phone == "13912345678"

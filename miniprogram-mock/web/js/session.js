@@ -1,6 +1,6 @@
 // Login (stands in for wx.login), the identity switcher and each role's home.
 import { forgetMe, me, post, setToken, token } from "./api.js";
-import { busy, go, h, route } from "./core.js";
+import { busy, go, h, ok, route } from "./core.js";
 
 export const DEMOS = [
   ["demo-member", "党员张伟", "在职党员"],
@@ -83,11 +83,27 @@ route("/identity", "切换身份", async (view) => {
       h("h2", {}, user.name || user.nickname),
       h("p", { class: "muted", test: "roles" }, "角色：", (user.roles || []).map(roleText).join("、")),
       h("p", { class: "muted", test: "user-id" }, "用户编号：", user.id, "（他人向您转赠积分时填写）")),
+    phoneCard(user),
     h("div", { class: "card" }, h("h2", {}, "切换到"),
       modesOf(user).map((m) => h("button", { class: "block" + (m === mode ? "" : " ghost"), test: "mode-" + m,
         onclick: () => { setMode(m); go(HOME[m]); } }, MODE_NAME[m]))),
     h("button", { class: "block ghost", test: "logout", onclick: logout }, "退出登录"),
   );
 }, { name: "identity" });
+
+// Stands in for <button open-type="getPhoneNumber">: WeChat hands the page a one-time code for
+// the number the person picks; the fake platform reads "phone-<number>" as that number.
+function phoneCard(user) {
+  const out = h("div", { test: "phone-result" });
+  const number = h("input", { type: "tel", placeholder: "微信绑定的手机号", test: "phone-number" });
+  const b = h("button", { class: "block", test: "phone-verify", onclick: () => busy(b, out, async () => {
+    const res = await post("/me/phone", { code: "phone-" + number.value.trim() });
+    forgetMe();
+    out.replaceChildren(ok(`已验证手机号 ${res.phone}`));
+  }) }, "使用微信手机号验证");
+  return h("div", { class: "card" }, h("h2", {}, "手机号"),
+    h("p", { class: "muted", test: "phone-status" }, user.phone_verified ? `已验证：${user.phone}` : "未验证（报到时可直接使用已验证的手机号）"),
+    number, b, out);
+}
 
 export const loggedIn = () => Boolean(token());
