@@ -93,12 +93,17 @@ def retry_first_statement(session: Session, run: Callable[[], T]) -> T:
     Only for the first statement: nothing has been done in the transaction yet, so starting
     it again loses nothing. SQLAlchemy has already invalidated the dead connection and every
     older one in the pool when the error reaches here."""
+    return _once_more_if_dropped(run, session.rollback)
+
+
+def _once_more_if_dropped(run: Callable[[], T], reset: Callable[[], None]) -> T:
+    """run(); when its connection turned out dead, reset() (let go of it) and run() again."""
     try:
         return run()
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
-        session.rollback()
+        reset()
         return run()
 
 
@@ -107,19 +112,17 @@ def autocommit_connection(engine: Engine, first: Callable[[Connection], T]):
     """A pooled connection in autocommit, outside any session, for a path whose statements are
     each atomic alone: yields (connection, first(connection)). The first statement runs once
     more on a fresh connection when the pooled one turns out dead (as retry_first_statement)."""
-    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    held = [engine.connect().execution_options(isolation_level="AUTOCOMMIT")]
+
+    def fresh() -> None:
+        held[0].close()
+        held[0] = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
     try:
-        try:
-            result = first(conn)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-            conn.close()
-            conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            result = first(conn)
-        yield conn, result
+        result = _once_more_if_dropped(lambda: first(held[0]), fresh)
+        yield held[0], result
     finally:
-        conn.close()
+        held[0].close()
 
 
 class DriverStatement:

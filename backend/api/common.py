@@ -18,6 +18,8 @@ from backend.auth.models import User
 from backend.db import retry_first_statement
 from backend.errors import AuthRequired
 from backend.extensions import db
+from backend.replay import services as answers
+from backend.replay.services import MAX_KEY
 
 TZ = ZoneInfo("Asia/Shanghai")
 _USER, _CALLER, _CLAIMED = "dangjian.user", "dangjian.caller", "dangjian.claimed"  # per request (environ)
@@ -105,7 +107,7 @@ def public(view):
 
 
 IDEMPOTENCY_HEADER = {
-    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": 100},
+    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": MAX_KEY},
     "description": "optional: a retry with the same key and the same request answers as the first time "
                    "(header Idempotent-Replayed: true) and changes nothing again; "
                    "the same key with another request is 409 IDEMPOTENCY_MISMATCH",
@@ -118,8 +120,6 @@ def idempotent(view):
     request under the same key gets it back, without running the handler again. Retries of one
     key queue on a lock, so two at once still write once. Without the header: no change.
     Place it right under @blp.post/@blp.route, above @blp.arguments and @blp.response."""
-    from backend.replay import services as answers
-
     @Blueprint.doc(parameters=[IDEMPOTENCY_HEADER])
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -128,9 +128,9 @@ def idempotent(view):
             return view(*args, **kwargs)
         uid = current_caller().id
         key = answers.full_key(uid, request.endpoint, client_key)
-        body = request.get_json(silent=True)
-        if body is None and request.get_data():
-            body = {"raw": request.get_data().hex()}
+        body, raw = request.get_json(silent=True), request.get_data()
+        if body is None and raw:
+            body = {"raw": raw.hex()}
         fp = answers.fingerprint(request.method, request.path, request.query_string.decode("latin-1"), body)
         answers.lock(db.session, key)
         first = answers.earlier(db.session, key, fp)

@@ -13,6 +13,7 @@ from backend.audit.services import record
 from backend.auth import policy
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
+from backend.replay.services import MAX_KEY
 from backend.rewards.services import refund
 from backend.timebank import idempotency, leaderboard as boards, service
 from backend.timebank import policy as tb_policy
@@ -49,7 +50,7 @@ def remember_failures(view):
 
 class IdempotencyHeader(ma.Schema):
     key = ma.fields.String(data_key="Idempotency-Key", required=True,
-                           validate=ma.validate.Length(min=1, max=100),
+                           validate=ma.validate.Length(min=1, max=MAX_KEY),
                            error_messages={"required": "请提供 Idempotency-Key 请求头"})
 
 

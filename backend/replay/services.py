@@ -5,13 +5,13 @@ import hashlib
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.errors import ValidationFailed
 from backend.replay.models import StoredAnswer
-from backend.timebank.chain import sqlite_write_lock
+from backend.timebank.chain import lock_key
 from backend.timebank.errors import IdempotencyMismatch
 
 MAX_KEY = 100
@@ -35,10 +35,7 @@ def fingerprint(method: str, path: str, query: str, body) -> str:
 
 def lock(session: Session, key: str) -> None:
     """Queue behind any other transaction working under the same key (held to commit)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"), {"space": LOCK_SPACE, "key": key})
-    else:
-        sqlite_write_lock(session)  # SQLite: the database's write lock serialises the writers
+    lock_key(session, key, space=LOCK_SPACE)
 
 
 def earlier(session: Session, key: str, fp: str, now: datetime | None = None) -> StoredAnswer | None:

@@ -54,11 +54,12 @@ def sqlite_write_lock(session: Session) -> None:
         session.execute(text("UPDATE ledger_accounts SET id = id WHERE 0"))
 
 
-def lock_key(session: Session, key: str) -> None:
+def lock_key(session: Session, key: str, space: int = KEY_LOCK_SPACE) -> None:
     """Queue behind any other transaction working under the same idempotency key (held to
-    commit; re-entrant). PostgreSQL: a transaction-level advisory lock on the key's hash."""
+    commit; re-entrant). PostgreSQL: a transaction-level advisory lock on the key's hash, in
+    `space` (another kind of key locks in a space of its own)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"SELECT {KEY_LOCK_SQL}"), key_lock_params(key))
+        session.execute(text(f"SELECT {KEY_LOCK_SQL}"), {**key_lock_params(key), "space": space})
     else:
         sqlite_write_lock(session)
 

@@ -81,7 +81,6 @@ def donate(session: Session, *, from_user_id: int, to_user_id: int, amount: int,
     if caller is not None and caller.id != from_user_id:
         raise ValueError("the caller donates from their own wallet")
     if from_user_id == to_user_id:
-        ensure_live(caller, session)
         raise ValidationFailed(details={"to_user_id": ["不能转赠给自己"]})
     # one statement for the key's lock, the recipient, both wallets and the donor's login check
     if is_pg(session):
