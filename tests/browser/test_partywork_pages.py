@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from backend.db import utcnow
 from backend.extensions import db
+from tests.browser.network import lose_answers
 
 
 @pytest.fixture
@@ -118,3 +119,105 @@ def test_staff_sees_posts_households_meeting_quiet_and_needs(phone, partywork, c
     page.click("[data-test=need-submit]")  # nothing typed: the API's per-field message
     page.wait_for_selector("[data-test=field-error-title]")
     p.shot("needs")
+
+
+def test_staff_set_up_a_post_a_household_a_meeting_and_a_reward(phone, city):
+    """Staff set party work up from the pages: a duty post, a member appointed to it and another's
+    application approved, a household and a member linked to it, a meeting (every member of the community expected), a
+    reward on the shelf. The household's first answer is lost on the way back: submitting again
+    sends the same Idempotency-Key, shows the household registered, and registers it once."""
+    from backend.partywork.models_households import Household
+    from backend.reports.services import decide_member_report, file_member_report
+
+    report = file_member_report(city.member, community_id=city.c1.id, unit_id=city.u1.id, name="张卫国",
+                                phone="13800138001")
+    decide_member_report(city.staff1, report.id, True)
+    db.session.commit()
+    p = phone("staff")
+    page = p.login("staff1")
+
+    p.go("#/staff/posts")
+    page.fill("[data-test=post-name]", "垃圾分类督导员")
+    page.fill("[data-test=post-duties]", "早晚督导垃圾分类投放")
+    page.fill("[data-test=post-seats]", "2")
+    page.fill("[data-test=post-points]", "20")
+    page.click("[data-test=post-submit]")
+    page.wait_for_selector("[data-test=post-result] [data-test=success]:has-text('垃圾分类督导员')")
+    post = page.locator("[data-test=staff-post]", has_text="垃圾分类督导员")
+    post.wait_for()
+    assert "2 个席位，空 2" in post.inner_text() and "每月 20 分" in post.inner_text()
+    post.locator("[data-test=appoint-member]").select_option(label="张卫国")
+    post.locator("[data-test=appoint]").click()
+    page.wait_for_selector("[data-test=staff-post]:has-text('垃圾分类督导员') [data-test=holders]:has-text('张卫国')")
+    assert "空 1" in page.locator("[data-test=staff-post]", has_text="垃圾分类督导员").inner_text()
+    p.shot("new-post")
+
+    other = phone("member2")  # another member of c1 applies for the seat left
+    other_page = other.login("member2")
+    other.go("#/me/duty")
+    other_page.locator("[data-test=open-post]", has_text="垃圾分类督导员").locator("[data-test=apply]").click()
+    other_page.wait_for_selector("[data-test=my-post]:has-text('垃圾分类督导员') [data-test=status]:has-text('待确认')")
+    assert other_page.locator("[data-test=open-post]", has_text="垃圾分类督导员").count() == 0
+    p.go("#/staff/posts")
+    post = page.locator("[data-test=staff-post]", has_text="垃圾分类督导员")
+    assert "1 人申请中" in post.inner_text()
+    post.locator("[data-test=applicant] [data-test=approve-holder]").click()
+    page.wait_for_selector("[data-test=staff-post]:has-text('垃圾分类督导员'):has-text('空 0')")
+    assert page.locator("[data-test=applicant]").count() == 0
+    other.go("#/me/duty")
+    assert "在岗" in other_page.locator("[data-test=my-post]", has_text="垃圾分类督导员").inner_text()
+
+    p.go("#/staff/households")
+    page.fill("[data-test=household-head]", "王秀英")
+    page.fill("[data-test=household-address]", "幸福里5栋2单元302室")
+    page.fill("[data-test=household-tags]", "独居老人，低保户")
+    lost = lose_answers(page, "**/api/v1/communities/*/households")  # the server registers it; the answer is lost
+    page.click("[data-test=household-submit]")
+    page.wait_for_selector("[data-test=household-result] :has-text('网络连接失败')")
+    page.unroute("**/api/v1/communities/*/households")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/households")) as answer:
+        page.click("[data-test=household-submit]")
+    assert answer.value.request.headers.get("idempotency-key") == lost[0]
+    assert answer.value.headers.get("idempotent-replayed") == "true"
+    page.wait_for_selector("[data-test=household-result] [data-test=success]:has-text('王秀英')")
+    db.session.expire_all()
+    assert db.session.query(Household).filter_by(head_name="王秀英").count() == 1
+    hh = page.locator("[data-test=staff-household]", has_text="王秀英")
+    hh.wait_for()
+    assert "独居老人、低保户" in hh.inner_text() and "未安排" in hh.inner_text()
+    hh.locator("[data-test=link-member]").select_option(label="张卫国")
+    hh.locator("[data-test=link]").click()
+    page.wait_for_selector("[data-test=staff-household]:has-text('王秀英') [data-test=linked]:has-text('张卫国')")
+    p.shot("new-household")
+
+    p.go("#/staff/meetings")
+    page.select_option("[data-test=meeting-kind]", "支部党员大会")
+    page.fill("[data-test=meeting-title-input]", "学习新修订的党章")
+    page.fill("[data-test=meeting-location]", "社区会议室")
+    page.click("[data-test=meeting-submit]")
+    page.wait_for_function("() => /^#\\/staff\\/meetings\\/\\d+$/.test(location.hash)")
+    p.settle()
+    assert "学习新修订的党章" in page.inner_text("[data-test=meeting-title]")
+    assert "应到 2 人" in page.inner_text("[data-test=meeting-counts]")  # both members of c1
+    p.shot("new-meeting")
+
+    p.go("#/staff/shelf")
+    page.fill("[data-test=reward-name]", "洗衣液一瓶")
+    page.fill("[data-test=reward-points]", "30")
+    page.fill("[data-test=reward-stock]", "5")
+    page.click("[data-test=reward-submit]")
+    page.wait_for_selector("[data-test=reward-result] [data-test=success]:has-text('洗衣液一瓶')")
+    reward = page.locator("[data-test=shelf-reward]", has_text="洗衣液一瓶")
+    reward.wait_for()
+    assert "30 积分 · 库存 5" in reward.inner_text()
+    page.fill("[data-test=reward-name]", "")
+    page.click("[data-test=reward-submit]")  # nothing typed: the API's per-field message
+    page.wait_for_selector("[data-test=field-error-name]")
+    p.shot("shelf")
+
+    m = phone("member")
+    member_page = m.login("member")
+    m.go("#/rewards")
+    assert "洗衣液一瓶" in member_page.locator("[data-test=reward]", has_text="洗衣液一瓶").inner_text()
+    m.go("#/me/households")
+    assert "王秀英" in member_page.inner_text("[data-test=my-households]")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from backend.extensions import db
+from tests.browser.network import lose_answers
 
 
 def test_confirm_says_when_minutes_earn_no_points(phone, city, claimed_task):
@@ -35,14 +36,7 @@ def test_pressing_confirm_again_after_a_lost_answer_shows_what_was_awarded(phone
     p = phone("staff")
     page = p.login("staff1")
     p.go(f"#/staff/tasks/{claimed_task}")
-    lost = []
-
-    def drop_answer(route):
-        route.fetch()  # the server confirms ...
-        lost.append(route.request.headers.get("idempotency-key"))
-        route.abort("connectionreset")  # ... and the answer never arrives
-
-    page.route("**/api/v1/tasks/*/confirm", drop_answer)
+    lost = lose_answers(page, "**/api/v1/tasks/*/confirm")  # the server confirms; the answer is lost
     page.click("[data-test=confirm]")
     page.wait_for_selector("[data-test=confirm-result] :has-text('网络连接失败')")
     page.unroute("**/api/v1/tasks/*/confirm")

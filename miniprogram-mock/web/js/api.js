@@ -79,6 +79,16 @@ export async function blob(path, query, abs = false) {
 }
 
 export const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
+// A create form's POST under one Idempotency-Key until it gets its answer: submitting again after
+// a lost answer creates the thing once and shows it; the next thing gets a fresh key.
+export function keyedPost(path) {
+  let key = newKey();
+  return async (body) => {
+    const res = await post(path, body, { "Idempotency-Key": key });
+    key = newKey();
+    return res;
+  };
+}
 
 let meCache = null;
 export async function me(force = false) {

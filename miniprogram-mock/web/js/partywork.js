@@ -1,9 +1,10 @@
 // Party work beyond one-off tasks: duty posts and logs, households and visits, meetings (三会一课),
 // and for staff also quiet members and 共驻共建 needs with their matches.
-import { get, newKey, post } from "./api.js";
-import { badge, busy, every, field, fmtDate, fmtTime, h, isoToLocal, localToIso, minutesText, ok, route, section } from "./core.js";
+import { get, keyedPost, me, newKey, post } from "./api.js";
+import { badge, busy, every, field, fmtDate, fmtTime, go, h, isoToLocal, localToIso, minutesText, ok, route, section } from "./core.js";
 import { qrPanel } from "./qr.js";
 import { staffCommunity } from "./staff.js";
+import { myCommunityId } from "./member.js";
 
 const LABEL = {
   pending: ["待确认", "warn"], confirmed: ["已确认", "ok"], active: ["在岗", "ok"], ended: ["已离岗", "grey"],
@@ -38,19 +39,45 @@ function logForm(p, reload) {
   return form;
 }
 
+// The community's posts with a free seat that the caller neither holds nor has applied for.
+function openPosts(box, cid, mine, reload) {
+  return section(box, async () => {
+    const taken = new Set(mine.filter((x) => x.status === "active" || x.status === "pending").map((x) => x.post_id));
+    const open = (await get(`/communities/${cid}/duty-posts`)).items.filter((p) => p.free_seats > 0 && !taken.has(p.id));
+    return list(open, (p) => {
+      const out = h("div");
+      const apply = h("button", { class: "small", test: "apply", onclick: () => busy(apply, out, async () => {
+        await post(`/duty-posts/${p.id}/holders`, {});
+        reload();
+      }) }, "申请");
+      return h("li", { test: "open-post" }, h("div", { class: "row" }, h("div", { class: "grow" },
+        h("h3", {}, p.name, p.building ? ` · ${p.building}` : ""),
+        h("div", { class: "muted" }, p.duties || "", ` · 空 ${p.free_seats} 席`, p.points_per_month ? ` · 每月 ${p.points_per_month} 分` : "")), apply), out);
+    }, "open-posts", "暂无空缺岗位");
+  });
+}
+
 route("/me/duty", "我的岗位", async (view) => {
+  const cid = myCommunityId(await me());
   const posts = h("div");
   const logs = h("div");
-  view.append(h("div", { class: "card" }, h("h2", {}, "我的岗位"), posts), h("div", { class: "card" }, h("h2", {}, "履职记录"), logs));
+  const open = h("div");
+  view.append(h("div", { class: "card" }, h("h2", {}, "我的岗位"), posts), h("div", { class: "card" }, h("h2", {}, "履职记录"), logs),
+    cid ? h("div", { class: "card" }, h("h2", {}, "可申请的岗位"), open) : null);
+  const load = () => section(posts, async () => {
+    const mine = (await get("/me/duty-posts")).items;
+    if (cid) openPosts(open, cid, mine, load);
+    return list(mine, (p) => h("li", { test: "my-post", "data-id": p.post_id },
+      h("h3", {}, p.post.name, " ", tag(p.status)),
+      h("div", { class: "muted" }, p.post.duties || "", p.post.building ? ` · ${p.post.building}` : ""),
+      p.started_at ? h("div", { class: "muted" }, "上岗于 ", fmtDate(p.started_at)) : null,
+      p.status === "active" ? logForm(p, loadLogs) : null), "my-posts", "您还没有岗位，可在下方申请或联系社区设岗定责");
+  });
   const loadLogs = () => section(logs, async () => list((await get("/me/duty-logs", { limit: 50 })).items, (l) =>
     h("li", { test: "duty-log" }, h("div", { class: "row" }, h("div", { class: "grow" },
       h("h3", {}, fmtDate(l.date + "T12:00:00+08:00"), " · ", minutesText(l.minutes)), h("div", { class: "muted" }, l.note || "")),
     tag(l.status), l.points ? h("span", { class: "muted" }, ` +${l.points}分`) : null)), "duty-logs", "还没有履职记录"));
-  section(posts, async () => list((await get("/me/duty-posts")).items, (p) => h("li", { test: "my-post", "data-id": p.post_id },
-    h("h3", {}, p.post.name, " ", tag(p.status)),
-    h("div", { class: "muted" }, p.post.duties || "", p.post.building ? ` · ${p.post.building}` : ""),
-    p.started_at ? h("div", { class: "muted" }, "上岗于 ", fmtDate(p.started_at)) : null,
-    p.status === "active" ? logForm(p, loadLogs) : null), "my-posts", "您还没有认领岗位，可联系社区设岗定责"));
+  load();
   loadLogs();
 }, { back: true, name: "my-duty" });
 
@@ -123,42 +150,182 @@ function confirmBox(box, path, confirmPath, key, render, what) {
   load();
 }
 
+// The community's approved members (for appointing to a post, linking to a household), fetched
+// once per page; a select of them.
+const approvedMembers = (cid) => get(`/communities/${cid}/member-reports`, { status: "approved", limit: 100 })
+  .then((page) => page.items.map((r) => ({ id: r.user_id, name: r.name })));
+const memberSelect = (members, test) => h("select", { name: "user_id", test },
+  h("option", { value: "" }, "选择党员"), members.map((m) => h("option", { value: m.id }, m.name)));
+const chosen = (select) => {
+  if (!select.value) throw new Error("请先选择党员");
+  return Number(select.value);
+};
+
+function applicants(p, reload) {
+  const box = h("div");
+  section(box, async () => {
+    const waiting = (await get(`/duty-posts/${p.id}/holders`)).items.filter((x) => x.status === "pending");
+    return h("ul", { class: "list" }, waiting.map((x) => {
+      const out = h("div");
+      const decide = (approve, b) => busy(b, out, async () => {
+        await post(`/duty-posts/${p.id}/holders/${x.user_id}/decision`, { approve });
+        reload();
+      });
+      const yes = h("button", { class: "small", test: "approve-holder", onclick: () => decide(true, yes) }, "通过");
+      const no = h("button", { class: "small ghost", test: "refuse-holder", onclick: () => decide(false, no) }, "不通过");
+      return h("li", { test: "applicant" }, h("div", { class: "row" },
+        h("div", { class: "grow" }, x.name || `用户${x.user_id}`, h("span", { class: "muted" }, " 申请上岗")), yes, no), out);
+    }));
+  });
+  return box;
+}
+
+function postItem(p, members, reload) {
+  const out = h("div");
+  const pick = memberSelect(members, "appoint-member");
+  const appoint = h("button", { class: "small", style: "white-space:nowrap", test: "appoint", onclick: () => busy(appoint, out, async () => {
+    await post(`/duty-posts/${p.id}/holders`, { user_id: chosen(pick) });
+    reload();
+  }) }, "任命");
+  return h("li", { test: "staff-post", "data-id": p.id },
+    h("h3", {}, p.name, p.building ? ` · ${p.building}` : ""),
+    p.duties ? h("div", { class: "muted" }, p.duties) : null,
+    h("div", { class: "muted" }, `${p.seats} 个席位，空 ${p.free_seats}`, p.pending ? ` · ${p.pending} 人申请中` : "", p.points_per_month ? ` · 每月 ${p.points_per_month} 分` : ""),
+    h("div", { test: "holders" }, "在岗：", p.holders.length ? p.holders.map((x) => x.name).join("、") : "暂无"),
+    p.pending ? applicants(p, reload) : null,
+    p.free_seats > 0 ? h("div", { class: "row" }, pick, appoint) : null, out);
+}
+
+function postForm(cid, reload) {
+  const f = {
+    name: h("input", { name: "name", placeholder: "例如：楼栋长、垃圾分类督导员", test: "post-name" }),
+    duties: h("input", { name: "duties", placeholder: "岗位职责", test: "post-duties" }),
+    building: h("input", { name: "building", placeholder: "楼栋（可选），例如：3栋", test: "post-building" }),
+    seats: h("input", { name: "seats", type: "number", min: 1, value: 1, test: "post-seats" }),
+    points: h("input", { name: "points_per_month", type: "number", min: 0, value: 0, test: "post-points" }),
+  };
+  const out = h("div", { test: "post-result" });
+  const submit = h("button", { class: "block", type: "submit", test: "post-submit" }, "设立岗位");
+  const send = keyedPost(`/communities/${cid}/duty-posts`);
+  const form = h("form", { onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const body = { name: f.name.value.trim(), duties: f.duties.value.trim(), seats: num(f.seats), points_per_month: num(f.points) };
+      if (f.building.value.trim()) body.building = f.building.value.trim();
+      const created = await send(body);
+      out.replaceChildren(ok(`已设立岗位：${created.name}`));
+      f.name.value = f.duties.value = f.building.value = "";
+      reload();
+    }, form);
+  } }, field("岗位名称", f.name), field("职责", f.duties), f.building,
+  labelled("席位数", f.seats, "每月积分", f.points), submit, out);
+  return form;
+}
+
 route("/staff/posts", "设岗定责", async (view) => {
   const cid = await staffCommunity();
+  const members = await approvedMembers(cid);
   const posts = h("div");
   const logs = h("div");
-  view.append(h("div", { class: "card" }, h("h2", {}, "岗位"), posts), h("div", { class: "card" }, h("h2", {}, "待确认的履职"), logs));
-  section(posts, async () => list((await get(`/communities/${cid}/duty-posts`)).items, (p) => h("li", { test: "staff-post" },
-    h("h3", {}, p.name, p.building ? ` · ${p.building}` : ""),
-    h("div", { class: "muted" }, `${p.seats} 个席位，空 ${p.free_seats}`, p.pending ? ` · ${p.pending} 人申请中` : "", p.points_per_month ? ` · 每月 ${p.points_per_month} 分` : ""),
-    h("div", { test: "holders" }, "在岗：", p.holders.length ? p.holders.map((x) => x.name).join("、") : "暂无")), "staff-posts", "还没有设立岗位"));
+  const load = () => section(posts, async () => list((await get(`/communities/${cid}/duty-posts`)).items,
+    (p) => postItem(p, members, load), "staff-posts", "还没有设立岗位"));
+  view.append(h("div", { class: "card" }, h("h2", {}, "岗位"), posts), h("div", { class: "card" }, h("h2", {}, "待确认的履职"), logs),
+    h("div", { class: "card" }, h("h2", {}, "设立新岗位"), postForm(cid, load)));
+  load();
   confirmBox(logs, `/communities/${cid}/duty-logs`, `/communities/${cid}/duty-logs/confirm`, "log_ids",
     (l) => h("li", { test: "pending-log" }, fmtDate(l.date + "T12:00:00+08:00"), " · ", minutesText(l.minutes), " · ", l.note || ""), "履职记录");
 }, { back: true, name: "staff-posts" });
 
+function householdItem(hh, members, reload) {
+  const out = h("div");
+  const linked = new Set((hh.members || []).map((m) => m.user_id));
+  const free = members.filter((m) => !linked.has(m.id));
+  const pick = memberSelect(free, "link-member");
+  const link = h("button", { class: "small", style: "white-space:nowrap", test: "link", onclick: () => busy(link, out, async () => {
+    await post(`/households/${hh.id}/links`, { user_id: chosen(pick) });
+    reload();
+  }) }, "安排联系");
+  return h("li", { test: "staff-household", "data-id": hh.id },
+    h("h3", {}, hh.head_name, " ", hh.overdue ? h("span", { class: "badge warn" }, "待走访") : null),
+    h("div", { class: "muted" }, hh.address, (hh.tags || []).length ? ` · ${hh.tags.join("、")}` : ""),
+    h("div", { class: "muted", test: "linked" }, "联系党员：", (hh.members || []).map((m) => m.name).join("、") || "未安排", " · 上次走访 ", fmtTime(hh.last_visited_at)),
+    free.length ? h("div", { class: "row" }, pick, link) : null, out);
+}
+
+function householdForm(cid, reload) {
+  const f = {
+    head: h("input", { name: "head_name", placeholder: "户主姓名", test: "household-head" }),
+    address: h("input", { name: "address", placeholder: "例如：幸福里3栋1单元201室", test: "household-address" }),
+    phone: h("input", { name: "phone", inputmode: "tel", placeholder: "联系电话（可选）", test: "household-phone" }),
+    tags: h("input", { name: "tags", placeholder: "标签，用逗号分隔，例如：孤寡老人，低保户", test: "household-tags" }),
+  };
+  const out = h("div", { test: "household-result" });
+  const submit = h("button", { class: "block", type: "submit", test: "household-submit" }, "登记家庭");
+  const send = keyedPost(`/communities/${cid}/households`);
+  const form = h("form", { onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const body = { head_name: f.head.value.trim(), address: f.address.value.trim(),
+        tags: f.tags.value.split(/[,，、\s]+/).map((t) => t.trim()).filter(Boolean) };
+      if (f.phone.value.trim()) body.phone = f.phone.value.trim();
+      const created = await send(body);
+      out.replaceChildren(ok(`已登记：${created.head_name}家`));
+      Object.values(f).forEach((i) => { i.value = ""; });
+      reload();
+    }, form);
+  } }, field("户主", f.head), field("地址", f.address), f.phone, f.tags, submit, out);
+  return form;
+}
+
 route("/staff/households", "联系家庭", async (view) => {
   const cid = await staffCommunity();
+  const members = await approvedMembers(cid);
   const box = h("div");
   const visits = h("div");
   const overdue = h("input", { type: "checkbox", test: "only-overdue" });
   const load = () => section(box, async () => list((await get(`/communities/${cid}/households`, { unvisited_days: overdue.checked ? 30 : null })).items,
-    (hh) => h("li", { test: "staff-household" },
-      h("h3", {}, hh.head_name, " ", hh.overdue ? h("span", { class: "badge warn" }, "待走访") : null),
-      h("div", { class: "muted" }, hh.address, (hh.tags || []).length ? ` · ${hh.tags.join("、")}` : ""),
-      h("div", { class: "muted" }, "联系党员：", (hh.members || []).map((m) => m.name).join("、") || "未安排", " · 上次走访 ", fmtTime(hh.last_visited_at))),
-    "staff-households", "没有符合条件的家庭"));
+    (hh) => householdItem(hh, members, load), "staff-households", "没有符合条件的家庭"));
   overdue.addEventListener("change", load);
   view.append(h("div", { class: "card" }, h("label", {}, overdue, " 只看 30 天未走访"), box),
-    h("div", { class: "card" }, h("h2", {}, "待确认的走访"), visits));
+    h("div", { class: "card" }, h("h2", {}, "待确认的走访"), visits),
+    h("div", { class: "card" }, h("h2", {}, "登记联系家庭"), householdForm(cid, load)));
   load();
   confirmBox(visits, `/communities/${cid}/visits`, `/communities/${cid}/visits/confirm`, "visit_ids",
     (v) => h("li", { test: "pending-visit" }, fmtTime(v.visited_at), " · ", minutesText(v.minutes), " · ", v.note || ""), "走访");
 }, { back: true, name: "staff-households" });
 
+const MEETING_KINDS = ["支部党员大会", "支委会", "党小组会", "党课", "主题党日"];
+
+function meetingForm(cid) {
+  // on the next full half hour at least an hour away, for an hour and a half by default
+  const start = Math.ceil((Date.now() + 60 * 60e3) / (30 * 60e3)) * 30 * 60e3;
+  const f = {
+    kind: h("select", { name: "kind", test: "meeting-kind" }, MEETING_KINDS.map((k) => h("option", { value: k }, k))),
+    title: h("input", { name: "title", placeholder: "例如：学习新修订的党章", test: "meeting-title-input" }),
+    starts: h("input", { name: "starts_at", type: "datetime-local", value: isoToLocal(start), test: "meeting-starts" }),
+    ends: h("input", { name: "ends_at", type: "datetime-local", value: isoToLocal(start + 90 * 60e3), test: "meeting-ends" }),
+    location: h("input", { name: "location", placeholder: "例如：社区会议室", test: "meeting-location" }),
+  };
+  const out = h("div", { test: "meeting-result" });
+  const submit = h("button", { class: "block", type: "submit", test: "meeting-submit" }, "安排会议");
+  const send = keyedPost(`/communities/${cid}/meetings`);
+  const form = h("form", { onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const m = await send({ kind: f.kind.value, title: f.title.value.trim(), starts_at: localToIso(f.starts.value),
+        ends_at: localToIso(f.ends.value), location: f.location.value.trim() });
+      out.replaceChildren(ok("会议已安排，本社区党员均为应到"));
+      go(`#/staff/meetings/${m.id}`);
+    }, form);
+  } }, field("类型", f.kind), field("主题", f.title), field("开始时间", f.starts), field("结束时间", f.ends),
+  field("地点", f.location), submit, out);
+  return form;
+}
+
 route("/staff/meetings", "三会一课", async (view) => {
   const cid = await staffCommunity();
   const box = h("div");
-  view.append(h("div", { class: "card" }, box));
+  view.append(h("div", { class: "card" }, box), h("div", { class: "card" }, h("h2", {}, "安排会议"), meetingForm(cid)));
   section(box, async () => list((await get(`/communities/${cid}/meetings`, { limit: 50 })).items, (m) => h("li", { test: "staff-meeting" },
     h("a", { href: `#/staff/meetings/${m.id}` }, h("h3", {}, `[${m.kind}] `, m.title),
       h("div", { class: "muted" }, fmtTime(m.starts_at), " · ", m.location || ""))), "staff-meetings", "还没有安排会议"));
@@ -231,13 +398,11 @@ route("/staff/needs", "共驻共建", async (view) => {
   const loadMatches = () => section(matches, async () => list((await get(`/communities/${cid}/matches`)).items, (m) =>
     h("li", { test: "match" }, h("h3", {}, m.need_title, " ← ", m.unit_name || m.unit_id),
       h("div", { class: "muted" }, "资源：", m.resource, ` · 匹配度 ${m.score}`, m.keywords.length ? ` · ${m.keywords.join("、")}` : "")), "matches", "暂无匹配的单位资源"));
-  let idem = newKey(); // this need until it is posted: submitting again after a lost answer posts it once
+  const send = keyedPost(`/communities/${cid}/needs`); // a need submitted again after a lost answer is posted once
   const form = h("form", { onsubmit: (e) => {
     e.preventDefault();
     busy(submit, out, async () => {
-      await post(`/communities/${cid}/needs`, { title: title.value.trim(), category: category.value.trim() },
-        { "Idempotency-Key": idem });
-      idem = newKey();
+      await send({ title: title.value.trim(), category: category.value.trim() });
       out.replaceChildren(ok("需求已发布"));
       title.value = "";
       loadNeeds(); loadMatches();

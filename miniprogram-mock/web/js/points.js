@@ -1,5 +1,5 @@
 // The time bank seen from a phone: my points and statement, rewards, donate, my certificate.
-import { api, blob, get, me, newKey, post } from "./api.js";
+import { api, blob, get, keyedPost, me, newKey, post } from "./api.js";
 import { busy, field, fmtDate, fmtTime, h, isoToLocal, minutesText, ok, route, section } from "./core.js";
 import { staffCommunity } from "./staff.js";
 import { myCommunityId } from "./member.js";
@@ -94,7 +94,7 @@ route("/rewards", "积分兑换", async (view) => {
   });
 }, { back: true, name: "rewards" });
 
-route("/staff/shelf", "兑换核销", async (view) => {
+route("/staff/shelf", "爱心超市", async (view) => {
   const cid = await staffCommunity();
   const out = h("div", { test: "handover-result" });
   const code = h("input", { name: "pickup_code", inputmode: "numeric", maxlength: 8, placeholder: "居民出示的 8 位领取码", test: "pickup-input" });
@@ -114,9 +114,42 @@ route("/staff/shelf", "兑换核销", async (view) => {
       loadWaiting();
     }, form);
   } }, field("领取码", code), submit, out);
-  view.append(h("div", { class: "card" }, h("h2", {}, "爱心超市核销"), form), h("div", { class: "card" }, h("h2", {}, "待领取"), waiting));
+  const shelf = h("div");
+  const loadShelf = () => section(shelf, async () => {
+    const page = await get(`/communities/${cid}/rewards`, { include_inactive: true, limit: 100 });
+    return page.items.length ? h("ul", { class: "list", test: "shelf" }, page.items.map((r) => h("li", { test: "shelf-reward" },
+      h("h3", {}, r.name, r.active ? "" : h("span", { class: "badge grey" }, "已下架")),
+      h("div", { class: "muted" }, `${r.points} 积分 · 库存 ${r.stock}`, r.description ? ` · ${r.description}` : ""))))
+      : h("div", { class: "empty" }, "货架上还没有礼品");
+  });
+  view.append(h("div", { class: "card" }, h("h2", {}, "爱心超市核销"), form), h("div", { class: "card" }, h("h2", {}, "待领取"), waiting),
+    h("div", { class: "card" }, h("h2", {}, "货架"), shelf), h("div", { class: "card" }, h("h2", {}, "上架礼品"), rewardForm(cid, loadShelf)));
   loadWaiting();
+  loadShelf();
 }, { back: true, name: "shelf" });
+
+function rewardForm(cid, reload) {
+  const f = {
+    name: h("input", { name: "name", placeholder: "例如：洗衣液 1 瓶", test: "reward-name" }),
+    description: h("input", { name: "description", placeholder: "说明（可选）", test: "reward-description" }),
+    points: h("input", { name: "points", type: "number", min: 1, value: 50, test: "reward-points" }),
+    stock: h("input", { name: "stock", type: "number", min: 0, value: 10, test: "reward-stock" }),
+  };
+  const out = h("div", { test: "reward-result" });
+  const submit = h("button", { class: "block", type: "submit", test: "reward-submit" }, "上架");
+  const send = keyedPost(`/communities/${cid}/rewards`); // submitted again after a lost answer: on the shelf once
+  const num = (el) => (el.value === "" ? null : Number(el.value));
+  const form = h("form", { onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const r = await send({ name: f.name.value.trim(), description: f.description.value.trim(), points: num(f.points), stock: num(f.stock) });
+      out.replaceChildren(ok(`已上架：${r.name}`));
+      f.name.value = f.description.value = "";
+      reload();
+    }, form);
+  } }, field("礼品名称", f.name), f.description, field("所需积分", f.points), field("库存", f.stock), submit, out);
+  return form;
+}
 
 route("/donate", "积分转赠", async (view) => {
   const account = h("div");

@@ -48,7 +48,7 @@ route("/staff", "社区工作台", async (view) => {
     h("div", { class: "card" }, community, h("a", { class: "btn block", href: "#/staff/new-task", test: "go-new-task" }, "发布志愿任务")),
     h("div", { class: "card" }, h("h2", {}, "党建工作"), linkGrid(STAFF_LINKS)),
     h("div", { class: "card" }, h("h2", {}, "爱心超市"),
-      h("a", { class: "btn block ghost", href: "#/staff/shelf", test: "go-shelf" }, "兑换核销（居民出示领取码）")),
+      h("a", { class: "btn block ghost", href: "#/staff/shelf", test: "go-shelf" }, "核销与上架（居民出示领取码）")),
     h("div", { class: "card" }, h("h2", {}, "待审核的报到"), reports),
     h("div", { class: "card" }, h("h2", {}, "本社区任务"), tasks),
     h("div", { class: "card" }, h("h2", {}, "待审核的微心愿"), wishes),
