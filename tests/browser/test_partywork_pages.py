@@ -101,6 +101,13 @@ def test_staff_sees_posts_households_meeting_quiet_and_needs(phone, partywork, c
     assert page.locator("[data-test=qr-out]").count() == 0  # meetings only check in
     assert "应到 2 人" in page.inner_text("[data-test=meeting-counts]")
     assert page.locator("[data-test=attendee]").count() == 2
+    first = page.locator("[data-test=attendee]").first
+    first.locator("[data-test=leave]").click()  # asks for the reason first
+    first.locator("[data-test=leave-reason]").fill("出差在外地")
+    first.locator("[data-test=leave]").click()
+    page.wait_for_selector("[data-test=meeting-counts]:has-text('请假 1')")
+    leave = page.locator("[data-test=attendee]", has_text="出差在外地")
+    assert "请假" in leave.locator("[data-test=status]").inner_text() and leave.locator("[data-test=leave]").count() == 0
     p.shot("meeting")
 
     p.go("#/staff/quiet")
@@ -221,3 +228,14 @@ def test_staff_set_up_a_post_a_household_a_meeting_and_a_reward(phone, city):
     assert "洗衣液一瓶" in member_page.locator("[data-test=reward]", has_text="洗衣液一瓶").inner_text()
     m.go("#/me/households")
     assert "王秀英" in member_page.inner_text("[data-test=my-households]")
+
+    p.go("#/staff/shelf")  # restocked, then taken off the shelf: members no longer see it
+    reward = page.locator("[data-test=shelf-reward]", has_text="洗衣液一瓶")
+    reward.locator("[data-test=shelf-stock]").fill("8")
+    reward.locator("[data-test=shelf-restock]").click()
+    page.wait_for_selector("[data-test=shelf-reward]:has-text('库存 8')")
+    page.locator("[data-test=shelf-reward]", has_text="洗衣液一瓶").locator("[data-test=shelf-toggle]").click()
+    page.wait_for_selector("[data-test=shelf-reward]:has-text('洗衣液一瓶') [data-test=off-shelf]")
+    assert "重新上架" in page.locator("[data-test=shelf-reward]", has_text="洗衣液一瓶").inner_text()
+    m.go("#/rewards")
+    assert member_page.locator("[data-test=reward]", has_text="洗衣液一瓶").count() == 0

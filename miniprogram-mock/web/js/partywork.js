@@ -339,8 +339,24 @@ route("/staff/meetings/:id", "会议", async (view, { id }) => {
   const draw = (ms) => {
     const n = ms.attendees.reduce((a, x) => ({ ...a, [x.status]: (a[x.status] || 0) + 1 }), {});
     counts.textContent = `应到 ${ms.attendees.length} 人，已签到 ${n.present || 0}，请假 ${n.leave || 0}`;
-    people.replaceChildren(list(ms.attendees, (a) => h("li", { class: "row", test: "attendee" },
-      h("div", { class: "grow" }, a.name || a.user_id, a.leave_reason ? h("div", { class: "muted" }, a.leave_reason) : null), tag(a.status)), "attendees", "没有需要参会的党员"));
+    if (people.querySelector("[data-test=leave-reason]:not([hidden])")) return; // not while a reason is typed
+    people.replaceChildren(list(ms.attendees, (a) => h("li", { test: "attendee" },
+      h("div", { class: "row" }, h("div", { class: "grow" }, a.name || a.user_id, a.leave_reason ? h("div", { class: "muted" }, a.leave_reason) : null),
+        tag(a.status)), a.status === "expected" ? leaveForm(a) : null), "attendees", "没有需要参会的党员"));
+  };
+  // 请假: the button asks for the reason first, then marks it
+  const leaveForm = (a) => {
+    const out = h("div");
+    const reason = h("input", { name: "reason", placeholder: "请假原因", test: "leave-reason", hidden: true });
+    const b = h("button", { class: "small ghost", test: "leave", onclick: () => {
+      if (reason.hidden) { reason.hidden = false; reason.focus(); return; }
+      busy(b, out, async () => {
+        await post(`/meetings/${id}/leaves`, { user_id: a.user_id, reason: reason.value.trim() });
+        reason.hidden = true;
+        draw(await get(`/meetings/${id}`));
+      });
+    } }, "请假");
+    return h("div", { class: "row" }, reason, b, out);
   };
   view.append(
     h("div", { class: "card" }, h("h2", { test: "meeting-title" }, `[${m.kind}] `, m.title),

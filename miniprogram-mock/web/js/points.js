@@ -117,9 +117,7 @@ route("/staff/shelf", "爱心超市", async (view) => {
   const shelf = h("div");
   const loadShelf = () => section(shelf, async () => {
     const page = await get(`/communities/${cid}/rewards`, { include_inactive: true, limit: 100 });
-    return page.items.length ? h("ul", { class: "list", test: "shelf" }, page.items.map((r) => h("li", { test: "shelf-reward" },
-      h("h3", {}, r.name, r.active ? "" : h("span", { class: "badge grey" }, "已下架")),
-      h("div", { class: "muted" }, `${r.points} 积分 · 库存 ${r.stock}`, r.description ? ` · ${r.description}` : ""))))
+    return page.items.length ? h("ul", { class: "list", test: "shelf" }, page.items.map((r) => shelfItem(r, loadShelf)))
       : h("div", { class: "empty" }, "货架上还没有礼品");
   });
   view.append(h("div", { class: "card" }, h("h2", {}, "爱心超市核销"), form), h("div", { class: "card" }, h("h2", {}, "待领取"), waiting),
@@ -127,6 +125,20 @@ route("/staff/shelf", "爱心超市", async (view) => {
   loadWaiting();
   loadShelf();
 }, { back: true, name: "shelf" });
+
+// A reward on the shelf: restock it, take it off the shelf or put it back (PATCH /rewards/{id}).
+function shelfItem(r, reload) {
+  const out = h("div");
+  const change = (b, body) => busy(b, out, async () => { await api("PATCH", `/rewards/${r.id}`, { body }); reload(); });
+  const stock = h("input", { name: "stock", type: "number", min: 0, value: r.stock, style: "width:90px", test: "shelf-stock" });
+  const save = h("button", { class: "small ghost", test: "shelf-restock", onclick: () => change(save, { stock: Number(stock.value) }) }, "改库存");
+  const toggle = h("button", { class: "small ghost", test: "shelf-toggle", onclick: () => change(toggle, { active: !r.active }) },
+    r.active ? "下架" : "重新上架");
+  return h("li", { test: "shelf-reward" },
+    h("h3", {}, r.name, r.active ? "" : h("span", { class: "badge grey", test: "off-shelf" }, "已下架")),
+    h("div", { class: "muted" }, `${r.points} 积分 · 库存 ${r.stock}`, r.description ? ` · ${r.description}` : ""),
+    h("div", { class: "row" }, stock, save, toggle), out);
+}
 
 function rewardForm(cid, reload) {
   const f = {
