@@ -65,10 +65,12 @@ def run_threads() -> Row:
                 a, b = rnd.sample(range(1, 401), 2)
                 ceiling.raw_transfer(c, a, b, 1, "压测")
 
-    raws, prods = [], []
+    floor_work = _session_floor(app)
+    raws, prods, floors = [], [], []
     for _ in range(env.ROUNDS):  # alternating, so a drift of the machine's speed hits both
         raws.append(THREADS * PER_THREAD / _timed_threads(raw_work))
         prods.append(THREADS * PER_THREAD / _timed_threads(product_work))
+        floors.append(THREADS * PER_THREAD / _timed_threads(floor_work))
     with app.app_context():
         check = wallets.verify()
     ratios = [p / r for p, r in zip(prods, raws)]
@@ -78,7 +80,44 @@ def run_threads() -> Row:
     row.notes.append("rounds (product/raw): " + ", ".join(f"{p:.0f}/{r:.0f} tx/s = {p / r:.2f}x"
                                                          for p, r in zip(prods, raws)))
     row.notes.append(f"errors {len(errors)} {errors[:2]}; verify {check}")
+    row.notes.append("floor: the raw transfer's own SQL run through the app's session (no ledger): "
+                     + ", ".join(f"{f:.0f} tx/s = {f / r:.2f}x raw" for f, r in zip(floors, raws))
+                     + " (no ledger that commits in the caller's session can pass this)")
     return row
+
+
+def _session_floor(app):
+    """work(i) for _timed_threads: the raw ceiling's transfer (lock two rows, two UPDATEs, one
+    INSERT) on tables of its own in the product's database, run through the app's Flask-SQLAlchemy
+    session with the statements sent straight to the driver (backend.db.DriverStatement, the
+    product's cheapest way), then committed. What a session transaction costs beyond psycopg."""
+    from backend.db import DriverStatement
+    from backend.extensions import db
+
+    with app.app_context():
+        ceiling.setup(db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                      accounts=400, balance=100_000)
+    lock = DriverStatement(text("SELECT id FROM ceiling_accounts WHERE id IN (:a, :b) ORDER BY id FOR UPDATE"))
+    debit = DriverStatement(text("UPDATE ceiling_accounts SET balance = balance - :n WHERE id = :a AND balance >= :n "
+                                 "RETURNING id"))
+    credit = DriverStatement(text("UPDATE ceiling_accounts SET balance = balance + :n WHERE id = :b RETURNING id"))
+    insert = DriverStatement(text("INSERT INTO ceiling_transfers (debit_id, credit_id, amount, memo) "
+                                  "VALUES (:a, :b, :n, :m) RETURNING id"))
+
+    def work(i):
+        rnd = random.Random(i)
+        with app.app_context():
+            for _ in range(PER_THREAD):
+                a, b = rnd.sample(range(1, 401), 2)
+                conn = db.session.connection()
+                p = {"a": a, "b": b, "n": 1, "m": "压测"}
+                lock.all(conn, p)
+                if debit.first(conn, p) is not None:
+                    credit.first(conn, p)
+                    insert.first(conn, p)
+                db.session.commit()
+
+    return work
 
 
 def run_confirm(n: int = 1000) -> Row:
