@@ -67,8 +67,11 @@ export async function start() {
 // ---- states ------------------------------------------------------------------------------
 export const loading = (text = "加载中…") => h("div", { class: "loading", test: "loading" }, text);
 
+// An error meant for the person (a choice not made yet), shown as it is, like the API's messages.
+export const say = (message) => Object.assign(new Error(message), { forPeople: true });
+
 export function errorBox(e, retry) {
-  const msg = e instanceof ApiError ? e.message : "出错了：" + (e && e.message ? e.message : e);
+  const msg = e instanceof ApiError || (e && e.forPeople) ? e.message : "出错了：" + (e && e.message ? e.message : e);
   return h("div", { class: "error", test: "error" }, msg, retry ? [" ", h("a", { href: "javascript:void 0", onclick: retry }, "重试")] : null);
 }
 

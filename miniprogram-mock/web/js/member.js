@@ -72,7 +72,7 @@ async function consents(box) {
 }
 
 // A search box over GET /communities?q= or /units?q=; `onPick(item)` when one is chosen.
-function picker(kind, placeholder, onPick, name) {
+export function picker(kind, placeholder, onPick, name) {
   const input = h("input", { name, placeholder, autocomplete: "off", test: kind + "-search" });
   const results = h("div", { class: "results", test: kind + "-results", hidden: true });
   const chosen = h("div", { class: "muted", test: kind + "-chosen" });

@@ -1,7 +1,7 @@
 // Party work beyond one-off tasks: duty posts and logs, households and visits, meetings (三会一课),
 // and for staff also quiet members and 共驻共建 needs with their matches.
 import { get, keyedPost, me, newKey, post } from "./api.js";
-import { badge, busy, every, field, fmtDate, fmtTime, go, h, isoToLocal, localToIso, minutesText, ok, route, section } from "./core.js";
+import { badge, busy, every, field, fmtDate, fmtTime, go, h, isoToLocal, localToIso, minutesText, ok, route, say, section } from "./core.js";
 import { qrPanel } from "./qr.js";
 import { staffCommunity } from "./staff.js";
 import { myCommunityId } from "./member.js";
@@ -157,7 +157,7 @@ const approvedMembers = (cid) => get(`/communities/${cid}/member-reports`, { sta
 const memberSelect = (members, test) => h("select", { name: "user_id", test },
   h("option", { value: "" }, "选择党员"), members.map((m) => h("option", { value: m.id }, m.name)));
 const chosen = (select) => {
-  if (!select.value) throw new Error("请先选择党员");
+  if (!select.value) throw say("请先选择党员");
   return Number(select.value);
 };
 

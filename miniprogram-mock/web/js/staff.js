@@ -14,27 +14,46 @@ export async function staffCommunity() {
 
 const masked = (p) => p || "—";
 
-function reportItem(r, reload) {
+// 通过 / 驳回 of a pending report at `path` (驳回 asks for the reason first); `done(status)` after.
+// `test` prefixes the buttons' test names ("" for members' reports, "unit-" for units').
+function decision(path, done, test = "") {
   const out = h("div");
-  const reason = h("input", { placeholder: "驳回原因", test: "reject-reason", hidden: true });
+  const reason = h("input", { name: "reason", placeholder: "驳回原因", test: test + "reject-reason", hidden: true });
   const decide = (approve, b) => busy(b, out, async () => {
-    const body = approve ? { approve: true } : { approve: false, reason: reason.value.trim() || "信息不完整" };
-    const res = await post(`/member-reports/${r.id}/decision`, body);
-    li.replaceChildren(h("div", {}, r.name, " ", badge(res.status || (approve ? "approved" : "rejected"))));
-    reload();
+    const res = await post(path, approve ? { approve: true } : { approve: false, reason: reason.value.trim() || "信息不完整" });
+    done(res.status || (approve ? "approved" : "rejected"));
   });
-  const approve = h("button", { class: "small", test: "approve", onclick: () => decide(true, approve) }, "通过");
-  const reject = h("button", { class: "small ghost", test: "reject", onclick: () => {
+  const approve = h("button", { class: "small", test: test + "approve", onclick: () => decide(true, approve) }, "通过");
+  const reject = h("button", { class: "small ghost", test: test + "reject", onclick: () => {
     if (reason.hidden) { reason.hidden = false; reason.focus(); return; }
     decide(false, reject);
   } }, "驳回");
+  return { buttons: [approve, reject], below: [reason, out] };
+}
+
+function reportItem(r) {
+  const d = decision(`/member-reports/${r.id}/decision`, (status) => li.replaceChildren(h("div", {}, r.name, " ", badge(status))));
   const li = h("li", { test: "pending-report", "data-id": r.id },
     h("div", { class: "row" }, h("div", { class: "grow" },
       h("h3", {}, r.name || r.user_name || "报到人"),
       h("div", { class: "muted" }, r.unit_name || (r.unit && r.unit.name) || "", " · ", masked(r.phone)),
       (r.skills || []).length ? h("div", { class: "muted" }, "特长：", r.skills.join("、")) : null,
-      h("div", { class: "muted" }, "提交于 ", fmtTime(r.created_at))), approve, reject),
-    reason, out);
+      h("div", { class: "muted" }, "提交于 ", fmtTime(r.created_at))), ...d.buttons),
+    ...d.below);
+  return li;
+}
+
+// A unit's 报到 to the community: what it offers and what it needs.
+function unitReportItem(r) {
+  const name = r.unit_name || `单位${r.unit_id}`;
+  const d = decision(`/unit-reports/${r.id}/decision`,
+    (status) => li.replaceChildren(h("div", { test: "decided-unit-report" }, name, " ", badge(status))), "unit-");
+  const li = h("li", { test: "pending-unit-report" },
+    h("div", { class: "row" }, h("div", { class: "grow" }, h("h3", {}, name),
+      (r.resources || []).length ? h("div", { class: "muted" }, "资源：", r.resources.join("、")) : null,
+      (r.needs || []).length ? h("div", { class: "muted" }, "需求：", r.needs.join("、")) : null,
+      h("div", { class: "muted" }, "提交于 ", fmtTime(r.created_at))), ...d.buttons),
+    ...d.below);
   return li;
 }
 
@@ -42,6 +61,7 @@ route("/staff", "社区工作台", async (view) => {
   const cid = await staffCommunity();
   const community = h("div");
   const reports = h("div");
+  const unitReports = h("div");
   const tasks = h("div");
   const wishes = h("div");
   view.append(
@@ -50,6 +70,7 @@ route("/staff", "社区工作台", async (view) => {
     h("div", { class: "card" }, h("h2", {}, "爱心超市"),
       h("a", { class: "btn block ghost", href: "#/staff/shelf", test: "go-shelf" }, "核销与上架（居民出示领取码）")),
     h("div", { class: "card" }, h("h2", {}, "待审核的报到"), reports),
+    h("div", { class: "card" }, h("h2", {}, "待审核的单位报到"), unitReports),
     h("div", { class: "card" }, h("h2", {}, "本社区任务"), tasks),
     h("div", { class: "card" }, h("h2", {}, "待审核的微心愿"), wishes),
   );
@@ -59,10 +80,15 @@ route("/staff", "社区工作台", async (view) => {
   });
   const loadReports = () => section(reports, async () => {
     const page = await get(`/communities/${cid}/member-reports`, { status: "pending" });
-    return page.items.length ? h("ul", { class: "list" }, page.items.map((r) => reportItem(r, () => {})))
+    return page.items.length ? h("ul", { class: "list" }, page.items.map(reportItem))
       : h("div", { class: "empty", test: "no-pending" }, "没有待审核的报到");
   });
   loadReports();
+  section(unitReports, async () => {
+    const page = await get(`/communities/${cid}/unit-reports`, { status: "pending" });
+    return page.items.length ? h("ul", { class: "list" }, page.items.map(unitReportItem))
+      : h("div", { class: "empty", test: "no-pending-units" }, "没有待审核的单位报到");
+  });
   section(tasks, async () => {
     const page = await get(`/communities/${cid}/tasks`, { limit: 50 });
     return page.items.length ? h("ul", { class: "list", test: "staff-tasks" }, page.items.map((t) => h("li", { test: "staff-task", "data-id": t.id },
