@@ -48,3 +48,37 @@ def test_pressing_confirm_again_after_a_lost_answer_shows_what_was_awarded(phone
     assert "已确认 1 人次，发放 10 积分" in text
     db.session.expire_all()
     assert wallet_summary(db.session, city.member.id)["balance"] == 10
+
+
+def test_staff_enter_minutes_by_hand_mark_an_absence_and_cancel_the_task(phone, city, claimed_task, client, login):
+    """The task page's rows: 补录 minutes with a reason for one claimer, 缺席 for the other; then
+    the task is cancelled with a reason (asked for first)."""
+    from backend.attendance.models import Attendance
+    from backend.tasks.models import Task
+
+    assert client.post(f"/api/v1/tasks/{claimed_task}/claims", headers=login("member2")).status_code == 201
+    p = phone("staff")
+    page = p.login("staff1")
+    p.go(f"#/staff/tasks/{claimed_task}")
+    assert page.locator("[data-test=attendance]").count() == 2
+    first = page.locator("[data-test=attendance-actions]").nth(0)  # city.member: the lower user id
+    first.locator("[data-test=manual-minutes]").fill("45")
+    first.locator("[data-test=manual]").click()  # no reason yet: the API's message, nothing entered
+    first.locator("[data-test=error]").wait_for()
+    first.locator("[data-test=manual-reason]").fill("现场协助未扫码")
+    first.locator("[data-test=manual]").click()
+    page.wait_for_selector("[data-test=attendance]:has-text('45 分钟')")
+    page.locator("[data-test=attendance-actions]").nth(1).locator("[data-test=absent]").click()
+    page.wait_for_selector("[data-test=attendance]:has-text('member2') [data-test=status]:has-text('缺席')")
+    p.shot("manual-absent")
+
+    page.click("[data-test=cancel-task]")
+    page.fill("[data-test=cancel-reason]", "暴雨预警，活动改期")
+    page.click("[data-test=cancel-task]")
+    page.wait_for_selector("[data-test=task-action-result] [data-test=success]")
+    page.wait_for_selector("[data-test=task-title] [data-test=status]:has-text('已取消')")
+    db.session.expire_all()
+    assert db.session.get(Task, claimed_task).status == "cancelled"
+    rows = {a.user_id: a for a in db.session.query(Attendance).filter_by(task_id=claimed_task)}
+    assert rows[city.member.id].minutes == 45 and rows[city.member.id].manual_reason == "现场协助未扫码"
+    assert rows[city.member2.id].status == "absent"

@@ -183,7 +183,7 @@ function applicants(p, reload) {
 function postItem(p, members, reload) {
   const out = h("div");
   const pick = memberSelect(members, "appoint-member");
-  const appoint = h("button", { class: "small", style: "white-space:nowrap", test: "appoint", onclick: () => busy(appoint, out, async () => {
+  const appoint = h("button", { class: "small", test: "appoint", onclick: () => busy(appoint, out, async () => {
     await post(`/duty-posts/${p.id}/holders`, { user_id: chosen(pick) });
     reload();
   }) }, "任命");
@@ -241,7 +241,7 @@ function householdItem(hh, members, reload) {
   const linked = new Set((hh.members || []).map((m) => m.user_id));
   const free = members.filter((m) => !linked.has(m.id));
   const pick = memberSelect(free, "link-member");
-  const link = h("button", { class: "small", style: "white-space:nowrap", test: "link", onclick: () => busy(link, out, async () => {
+  const link = h("button", { class: "small", test: "link", onclick: () => busy(link, out, async () => {
     await post(`/households/${hh.id}/links`, { user_id: chosen(pick) });
     reload();
   }) }, "安排联系");
