@@ -82,3 +82,49 @@ def test_staff_enter_minutes_by_hand_mark_an_absence_and_cancel_the_task(phone, 
     rows = {a.user_id: a for a in db.session.query(Attendance).filter_by(task_id=claimed_task)}
     assert rows[city.member.id].minutes == 45 and rows[city.member.id].manual_reason == "现场协助未扫码"
     assert rows[city.member2.id].status == "absent"
+
+
+def test_staff_rate_a_member_for_the_quarter_and_export_the_member_roll(phone, city, worker):
+    """党员评价: a rating with a comment for the current quarter, shown again when the page comes
+    back; 台账导出: the members' roll as CSV, built by the RQ worker, downloaded with its BOM."""
+    from backend.feedback.models import Evaluation
+    from backend.reports.services import decide_member_report, file_member_report
+
+    report = file_member_report(city.member, community_id=city.c1.id, unit_id=city.u1.id, name="张卫国",
+                                phone="13800138001")
+    decide_member_report(city.staff1, report.id, True)
+    db.session.commit()
+    p = phone("staff")
+    page = p.login("staff1")
+    page.click("a[href='#/staff/evaluations']")
+    p.settle()
+    period = page.eval_on_selector("[data-test=period]", "s => s.value")
+    item = page.locator("[data-test=member-rating]", has_text="张卫国")
+    assert "未评价" in item.inner_text()
+    item.locator("[data-test=rating-save]").click()  # no rating chosen: the API's message
+    item.locator("[data-test=error]").wait_for()
+    item.locator("[data-test=rating]").select_option("优秀")
+    item.locator("[data-test=rating-comment]").fill("积极参加志愿服务")
+    item.locator("[data-test=rating-save]").click()
+    page.wait_for_selector("[data-test=member-rating]:has-text('张卫国') [data-test=success]:has-text('优秀')")
+    p.go("#/staff/evaluations")
+    item = page.locator("[data-test=member-rating]", has_text="张卫国")
+    assert item.locator("[data-test=status]").inner_text() == "优秀"
+    assert item.locator("[data-test=rating-comment]").input_value() == "积极参加志愿服务"
+    db.session.expire_all()
+    saved = db.session.query(Evaluation).filter_by(user_id=city.member.id, period=period).one()
+    assert (saved.rating, saved.comment) == ("优秀", "积极参加志愿服务")
+    p.shot("evaluations")
+
+    p.go("#/staff/exports")
+    page.select_option("[data-test=export-kind]", "members")
+    page.select_option("[data-test=export-format]", "csv")
+    page.click("[data-test=export]")
+    link = page.wait_for_selector("[data-test=download]", timeout=60000)
+    with page.expect_download() as info:
+        link.click()
+    data = open(info.value.path(), "rb").read()
+    assert data.startswith(b"\xef\xbb\xbf") and "张卫国" in data.decode("utf-8-sig")
+    assert info.value.suggested_filename.endswith(".csv")
+    p.shot("exports")
+    assert not worker  # no job failed

@@ -8,6 +8,7 @@ import "./scan.js";
 import "./points.js";
 import "./staff.js";
 import "./staff_task.js";
+import "./staff_records.js";
 import "./unit.js";
 import "./street.js";
 import "./partywork.js";

@@ -152,7 +152,7 @@ function confirmBox(box, path, confirmPath, key, render, what) {
 
 // The community's approved members (for appointing to a post, linking to a household), fetched
 // once per page; a select of them.
-const approvedMembers = (cid) => get(`/communities/${cid}/member-reports`, { status: "approved", limit: 100 })
+export const approvedMembers = (cid) => get(`/communities/${cid}/member-reports`, { status: "approved", limit: 100 })
   .then((page) => page.items.map((r) => ({ id: r.user_id, name: r.name })));
 const memberSelect = (members, test) => h("select", { name: "user_id", test },
   h("option", { value: "" }, "选择党员"), members.map((m) => h("option", { value: m.id }, m.name)));
@@ -431,5 +431,6 @@ route("/staff/needs", "共驻共建", async (view) => {
 
 // Links for the staff home (the member home lists its three in member.js).
 export const STAFF_LINKS = [["#/staff/posts", "岗", "设岗定责"], ["#/staff/households", "家", "联系家庭"], ["#/staff/meetings", "会", "三会一课"],
-  ["#/staff/quiet", "默", "沉默党员"], ["#/staff/needs", "建", "共驻共建"]];
+  ["#/staff/quiet", "默", "沉默党员"], ["#/staff/needs", "建", "共驻共建"], ["#/staff/evaluations", "评", "党员评价"],
+  ["#/staff/exports", "账", "台账导出"]];
 export const linkGrid = (links) => h("div", { class: "grid", test: "partywork-links" }, links.map(([href, i, t]) => h("a", { href }, h("span", { class: "i" }, i), t)));

@@ -1,7 +1,8 @@
 // Unit admin (单位党组织): our members and their report status (and the roster they are matched
 // against), the unit's own 报到 to communities, their needs to pledge to, a quarter's feedback, the export.
-import { api, blob, get, me, post } from "./api.js";
-import { badge, busy, currentQuarter, field, fmtTime, h, later, minutesText, ok, onLeave, route, say, section } from "./core.js";
+import { api, get, me, post } from "./api.js";
+import { badge, busy, field, fmtTime, h, minutesText, ok, route, say, section } from "./core.js";
+import { jobPanel, quarterLabel, quarters } from "./jobs.js";
 import { picker } from "./member.js";
 import { roleScope } from "./session.js";
 
@@ -9,47 +10,10 @@ const nameOf = (m) => m.name || m.user_name || (m.user && m.user.name) || `用�
 const communityOf = (m) => m.community_name || (m.community && (m.community.name || m.community)) || "—";
 const reportStatus = (m) => m.report_status || (m.report && m.report.status) || m.status;
 
-function periods() {
-  const now = Date.now();
-  const out = [];
-  for (let i = 0; i < 6; i++) out.push(currentQuarter(now - i * 91 * 864e5));
-  return [...new Set(out)];
-}
-
-// Start the export job, follow GET /jobs/{id} with a progress bar, then fetch the file.
-function exportPanel(unitId, periodSelect) {
-  const bar = h("div", { test: "progress-bar" });
-  const progress = h("div", { class: "progress", hidden: true }, bar);
-  const label = h("div", { class: "muted", test: "progress-text" });
-  const out = h("div", { test: "export-result" });
-  let stopped = false;
-  onLeave(() => { stopped = true; });
-  const show = (pct, text) => { progress.hidden = false; bar.style.width = pct + "%"; bar.dataset.pct = pct; label.textContent = text; };
-  const poll = (jobId, resolve, reject) => {
-    if (stopped) return resolve();
-    get(`/jobs/${jobId}`).then((job) => {
-      const raw = Number(job.progress || 0);
-      const pct = job.status === "finished" ? 100 : Math.max(0, Math.min(99, Math.round(raw <= 1 && !Number.isInteger(raw) ? raw * 100 : raw)));
-      if (job.status === "finished") { show(100, "已完成"); return resolve(job); }
-      if (job.status === "failed") return reject(new Error("导出失败：" + (job.error || "请稍后重试")));
-      show(pct, { queued: "排队中…", started: `正在生成… ${pct}%` }[job.status] || `处理中… ${pct}%`);
-      later(600, () => poll(jobId, resolve, reject));
-    }, reject);
-  };
-  const start = h("button", { class: "block", test: "export", onclick: () => busy(start, out, async () => {
-    const period = periodSelect.value;
-    show(0, "已提交…");
-    const { job_id: jobId } = await post(`/units/${unitId}/feedback-exports`, { period });
-    const job = await new Promise((resolve, reject) => poll(jobId, resolve, reject));
-    if (!job) return;
-    const file = await blob(job.result_url, null, true);
-    const name = file.filename || `单位反馈-${period}.xlsx`;
-    const href = URL.createObjectURL(file.blob);
-    const link = h("a", { class: "btn block ghost", href, download: name, test: "download" }, "下载 ", name);
-    out.replaceChildren(ok(`导出完成（${Math.round(file.blob.size / 1024) || 1} KB）`), link);
-  }) }, "导出所选季度的反馈（Excel）");
-  return h("div", {}, start, progress, label, out);
-}
+// The quarter's feedback workbook of the unit, built by a job.
+const exportPanel = (unitId, period) => jobPanel("导出所选季度的反馈（Excel）",
+  async () => (await post(`/units/${unitId}/feedback-exports`, { period: period.value })).job_id,
+  () => `单位反馈-${period.value}.xlsx`);
 
 const words = (input) => input.value.split(/[,，、\s]+/).map((t) => t.trim()).filter(Boolean);
 
@@ -131,7 +95,7 @@ route("/unit", "本单位", async (view) => {
   const feedback = h("div");
   const reports = h("div");
   const needs = h("div");
-  const period = h("select", { name: "period", test: "period" }, periods().map((p) => h("option", { value: p }, p.replace("-Q", " 年第 ") + " 季度")));
+  const period = h("select", { name: "period", test: "period" }, quarters().map((p) => h("option", { value: p }, quarterLabel(p))));
   const loadMembers = () => section(members, async () => {
     const page = await get(`/units/${unitId}/members`, { limit: 100 });
     if (!page.items.length) return h("div", { class: "empty" }, "本单位还没有党员报到");
