@@ -195,3 +195,17 @@ def claimed_task(city, client, login):
     task_id = resp.get_json()["id"]
     assert client.post(f"/api/v1/tasks/{task_id}/claims", headers=login("member")).status_code == 201
     return task_id
+
+
+@pytest.fixture
+def reported_member(city):
+    """city.member's 双报到 to c1 (unit u1) as 张卫国, approved by staff1: the community's approved
+    member that staff pages offer to pick."""
+    from backend.extensions import db
+    from backend.reports.services import decide_member_report, file_member_report
+
+    report = file_member_report(city.member, community_id=city.c1.id, unit_id=city.u1.id, name="张卫国",
+                                phone="13800138001")
+    decide_member_report(city.staff1, report.id, True)
+    db.session.commit()
+    return report

@@ -128,18 +128,14 @@ def test_staff_sees_posts_households_meeting_quiet_and_needs(phone, partywork, c
     p.shot("needs")
 
 
-def test_staff_set_up_a_post_a_household_a_meeting_and_a_reward(phone, city):
+def test_staff_set_up_a_post_a_household_a_meeting_and_a_reward(phone, city, reported_member):
     """Staff set party work up from the pages: a duty post, a member appointed to it and another's
-    application approved, a household and a member linked to it, a meeting (every member of the community expected), a
-    reward on the shelf. The household's first answer is lost on the way back: submitting again
-    sends the same Idempotency-Key, shows the household registered, and registers it once."""
+    application approved, a household and a member linked to it, a meeting (every member of the
+    community expected), a reward on the shelf. The household's first answer is lost on the way
+    back: submitting again sends the same Idempotency-Key, shows the household registered, and
+    registers it once."""
     from backend.partywork.models_households import Household
-    from backend.reports.services import decide_member_report, file_member_report
 
-    report = file_member_report(city.member, community_id=city.c1.id, unit_id=city.u1.id, name="张卫国",
-                                phone="13800138001")
-    decide_member_report(city.staff1, report.id, True)
-    db.session.commit()
     p = phone("staff")
     page = p.login("staff1")
 
