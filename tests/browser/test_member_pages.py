@@ -1,6 +1,7 @@
 """A member's other pages: points and rewards, donating, 微心愿, offline scans, API errors shown."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -248,3 +249,46 @@ def test_a_member_verifies_a_phone_with_wechat(phone, city, wechat):
     p.shot("phone-verified")
     db.session.expire_all()
     assert db.session.get(type(city.resident), city.resident.id).verified_phone == "13912345678"
+
+
+def test_messages_ranking_and_my_data_down_to_closing_the_account(phone, city, reported_member):
+    """消息 shows the report's approval; 积分榜 ranks the community's earners of the quarter; 我的数据
+    exports the person's data and closes the account (typed confirmation first), after which the
+    old login no longer works."""
+    from backend.auth.models import User
+    from backend.timebank import earn
+
+    earn.award(db.session, community_id=city.c1.id, actor_id=city.staff1.id, entries=[
+        {"user_id": city.member.id, "amount": 30, "ref_type": "test", "ref_id": 1, "memo": "服务"},
+        {"user_id": city.member2.id, "amount": 50, "ref_type": "test", "ref_id": 2, "memo": "服务"}])
+    db.session.commit()
+    p = phone("member")
+    page = p.login("member")
+    page.click("a[href='#/me/messages']")
+    p.settle()
+    msg = page.locator("[data-test=message]", has_text="报到审核结果")
+    assert "一社区 报到已通过" in msg.inner_text()
+
+    p.go("#/leaderboard")
+    ranks = page.locator("[data-test=rank]")
+    assert ranks.count() == 2
+    assert "member2" in ranks.nth(0).inner_text() and "50 分" in ranks.nth(0).inner_text()
+    assert "30 分" in ranks.nth(1).inner_text()
+    p.shot("leaderboard")
+
+    p.go("#/me/data")
+    page.click("[data-test=mydata-export]")
+    link = page.wait_for_selector("[data-test=mydata-download]")
+    with page.expect_download() as info:
+        link.click()
+    exported = json.loads(open(info.value.path(), encoding="utf-8").read())
+    assert "张卫国" in json.dumps(exported, ensure_ascii=False)
+    page.click("[data-test=close-account]")  # not confirmed: nothing happens but a message
+    page.wait_for_selector("[data-test=close-result] [data-test=error]:has-text('注销')")
+    db.session.expire_all()
+    assert db.session.get(User, city.member.id).closed_at is None
+    page.fill("[data-test=close-confirm]", "注销")
+    page.click("[data-test=close-account]")
+    page.wait_for_function("() => location.hash === '#/login'")
+    db.session.expire_all()
+    assert db.session.get(User, city.member.id).closed_at is not None

@@ -3,6 +3,7 @@ import { me } from "./api.js";
 import { $, configure, go, h, start } from "./core.js";
 import { currentMode, loggedIn, MODE_NAME } from "./session.js";
 import "./member.js";
+import "./mine.js";
 import "./tasks.js";
 import "./scan.js";
 import "./points.js";

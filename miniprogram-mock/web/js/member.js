@@ -38,7 +38,8 @@ route("/me", "我的", async (view) => {
   const isMember = (user.roles || []).some((r) => r.role === "member");
   const actions = [["#/tasks", "任", "志愿任务"], ["#/scan", "扫", "扫码签到"], ["#/points", "分", "我的积分"], ["#/rewards", "兑", "积分兑换"],
     ["#/donate", "赠", "积分转赠"], ["#/certificate", "证", "服务证明"], ["#/wish", "愿", "微心愿"], ["#/report", "报", "双报到"],
-    ["#/me/duty", "岗", "我的岗位"], ["#/me/households", "家", "联系家庭"], ["#/me/meetings", "会", "组织生活"]];
+    ["#/me/duty", "岗", "我的岗位"], ["#/me/households", "家", "联系家庭"], ["#/me/meetings", "会", "组织生活"],
+    ["#/leaderboard", "榜", "积分榜"], ["#/me/messages", "信", "消息"], ["#/me/data", "数", "我的数据"]];
   const tasksBox = h("div");
   const consentBox = h("div");
   view.append(
