@@ -40,7 +40,7 @@ def test_street_dashboard_page(phone, city, live):
     page.wait_for_selector("[data-test=chart-report-rate]")
     bars = page.locator("[data-test=chart-report-rate] [data-test=bar]").count()
     assert bars == 2  # 一社区 and 二社区 are in the street; 三社区 is not
-    assert page.locator("[data-test=report-rate]").inner_text().endswith("%")
+    assert page.locator("[data-test=report-rate]").inner_text() == "—"  # no unit lists anyone yet: no rate, not 0 %
     assert page.inner_text("[data-test=tasks]").isdigit()
     p.shot("dashboard")
 
@@ -113,3 +113,23 @@ def test_export_progress_and_download_follow_the_contract(phone, city):
         link.click()
     assert info.value.suggested_filename == "反馈.xlsx"
     assert load_workbook(BytesIO(open(info.value.path(), "rb").read())).active["A1"].value == "姓名"
+
+
+def test_community_dashboard_for_its_staff(phone, city, reported_member, claimed_task):
+    """社区看板: the community's own figures, without the street's per-community bars: one member
+    reported out of a roster of two, one task held."""
+    from backend.extensions import db
+    from backend.reports import roster
+
+    roster.upsert_roster(city.unit1, city.u1.id, [{"name": "张卫国", "phone": "13800138001"},
+                                                 {"name": "李建国", "phone": "13900001111"}])
+    db.session.commit()
+    p = phone("staff")
+    page = p.login("staff1")
+    page.click("a[href='#/staff/dashboard']")
+    p.settle()
+    assert page.inner_text("[data-test=report-rate]") == "50.0%"
+    assert "报到 1 人 / 单位名册 2 人" in page.inner_text("[data-test=report-counts]")
+    assert page.inner_text("[data-test=tasks]") == "1"
+    assert page.locator("[data-test=chart-report-rate]").count() == 0
+    p.shot("community-dashboard")

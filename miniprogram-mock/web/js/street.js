@@ -3,6 +3,7 @@
 import { get, me } from "./api.js";
 import { currentQuarter, field, h, minutesText, route, section } from "./core.js";
 import { roleScope } from "./session.js";
+import { staffCommunity } from "./staff.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 function s(tag, attrs, ...children) {
@@ -72,11 +73,12 @@ function dashboard(d) {
   return [
     h("div", { class: "card" }, h("h2", {}, "概况 · ", d.period),
       h("div", { class: "stats" },
-        stat("报到率", `${pct(d.report_rate).toFixed(1)}%`, "report-rate"), stat("活跃党员", d.members_active, "members-active"), stat("志愿任务", d.tasks, "tasks"), stat("服务时长", minutesText(minutes), "minutes"),
+        stat("报到率", d.report_rate == null ? "—" : `${pct(d.report_rate).toFixed(1)}%`, "report-rate"), stat("活跃党员", d.members_active, "members-active"), stat("志愿任务", d.tasks, "tasks"), stat("服务时长", minutesText(minutes), "minutes"),
         stat("发放积分", d.points_issued, "points-issued"), stat("兑换积分", d.points_spent),
-        stat("微心愿", `${wishes.fulfilled ?? 0}/${wishes.posted ?? 0}`), stat("三会一课出勤", `${pct(d.meeting_attendance_rate).toFixed(0)}%`),
-        stat("需求对接", d.needs_fulfilled), stat("沉默党员", Array.isArray(d.quiet_members) ? d.quiet_members.length : d.quiet_members))),
-    h("div", { class: "card" }, h("h2", {}, "各社区报到率"),
+        stat("微心愿", `${wishes.fulfilled ?? 0}/${wishes.posted ?? 0}`), stat("三会一课出勤", d.meeting_attendance_rate == null ? "—" : `${pct(d.meeting_attendance_rate).toFixed(0)}%`),
+        stat("需求对接", d.needs_fulfilled), stat("沉默党员", Array.isArray(d.quiet_members) ? d.quiet_members.length : d.quiet_members)),
+      d.report_counts ? h("div", { class: "muted", test: "report-counts" }, `报到 ${d.report_counts.reported} 人 / 单位名册 ${d.report_counts.listed} 人`) : null),
+    d.community ? null : h("div", { class: "card" }, h("h2", {}, "各社区报到率"),
       communities.length ? rateBars(communities) : h("div", { class: "empty" }, "暂无社区数据")),
     h("div", { class: "card" }, h("h2", {}, "每月服务时长"), legend(),
       (d.minutes_by_month || []).length ? minutesChart(d.minutes_by_month) : h("div", { class: "empty" }, "暂无服务记录"),
@@ -85,6 +87,17 @@ function dashboard(d) {
       h("ol", {}, d.top_units.map((u) => h("li", {}, u.name || u.unit_name, u.minutes != null ? ` · ${minutesText(u.minutes)}` : "", u.points != null ? ` · ${u.points} 分` : "")))) : null,
   ];
 }
+
+// A community's own figures (its staff): the same cards, without the per-community bars.
+route("/staff/dashboard", "社区看板", async (view) => {
+  const cid = await staffCommunity();
+  const body = h("div");
+  const period = h("input", { name: "period", value: currentQuarter(), placeholder: "2026-Q4 / 2026-11 / 2026", test: "period" });
+  const load = () => section(body, async () => dashboard(await get(`/communities/${cid}/dashboard`, { period: period.value.trim() })));
+  period.addEventListener("change", load);
+  view.append(h("div", { class: "card" }, field("统计周期", period)), body);
+  load();
+}, { back: true, name: "staff-dashboard" });
 
 route("/street", "街道看板", async (view, _params, query) => {
   const user = await me();
