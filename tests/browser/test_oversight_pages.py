@@ -133,3 +133,20 @@ def test_community_dashboard_for_its_staff(phone, city, reported_member, claimed
     assert page.inner_text("[data-test=tasks]") == "1"
     assert page.locator("[data-test=chart-report-rate]").count() == 0
     p.shot("community-dashboard")
+
+
+def test_admin_checks_the_ledger_and_reads_the_audit_log(phone, city, reported_member):
+    """系统管理: the ledger verified, and staff1's approval of the report in the audit log."""
+    p = phone("admin")
+    page = p.login("admin")
+    page.click("[data-test=go-admin]")
+    p.settle()
+    page.click("[data-test=verify]")
+    assert "账本平衡" in page.wait_for_selector("[data-test=verify-result] [data-test=success]").inner_text()
+    page.fill("[data-test=audit-action]", "member_report.approve")
+    page.press("[data-test=audit-action]", "Enter")
+    row = page.wait_for_selector("[data-test=audit-row]:has-text('member_report.approve')")
+    assert f"操作人 {city.staff1.id}" in row.inner_text() and "approved" in row.inner_text()
+    assert page.locator("[data-test=audit-row]").count() == 1
+    assert "没有推送失败的消息" in page.inner_text("[data-test=no-failed]")
+    p.shot("admin")

@@ -12,6 +12,7 @@ import "./staff_task.js";
 import "./staff_records.js";
 import "./unit.js";
 import "./street.js";
+import "./admin.js";
 import "./partywork.js";
 
 const TABS = {

@@ -114,6 +114,9 @@ route("/street", "街道看板", async (view, _params, query) => {
     controls.append(field("街道", pick));
   }
   controls.append(field("统计周期", period));
+  if ((user.roles || []).some((r) => r.role === "admin")) {
+    controls.append(h("a", { class: "btn block ghost", href: "#/admin", test: "go-admin" }, "系统管理（账本校验、操作日志、消息推送）"));
+  }
   const load = () => section(body, async () => dashboard(await get(`/streets/${streetId}/dashboard`, { period: period.value.trim() })));
   period.addEventListener("change", load);
   view.append(controls, body);
