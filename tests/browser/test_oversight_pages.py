@@ -150,3 +150,22 @@ def test_admin_checks_the_ledger_and_reads_the_audit_log(phone, city, reported_m
     assert page.locator("[data-test=audit-row]").count() == 1
     assert "没有推送失败的消息" in page.inner_text("[data-test=no-failed]")
     p.shot("admin")
+
+
+def test_street_admin_exports_the_street_member_roll(phone, city, reported_member, worker):
+    """街道台账导出: the members of every community of the street in one xlsx, built by the worker."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    p = phone("street")
+    page = p.login("streetadm")
+    page.select_option("[data-test=export-kind]", "members")
+    page.click("[data-test=export]")
+    link = page.wait_for_selector("[data-test=download]", timeout=60000)
+    with page.expect_download() as info:
+        link.click()
+    assert info.value.suggested_filename.endswith(".xlsx")
+    sheet = load_workbook(BytesIO(open(info.value.path(), "rb").read())).active
+    assert "张卫国" in [c.value for row in sheet.iter_rows() for c in row]
+    assert not worker  # no job failed

@@ -77,7 +77,7 @@ def test_member_logs_duty_and_visits_a_household(phone, partywork):
 def test_staff_sees_posts_households_meeting_quiet_and_needs(phone, partywork, city):
     p = phone("staff")
     page = p.login("staff1")
-    assert page.locator("[data-test=partywork-links] a").count() == 8
+    assert page.locator("[data-test=partywork-links] a").count() == 9
     page.click("a[href='#/staff/posts']")
     p.settle()
     post = page.locator("[data-test=staff-post]", has_text="楼栋长")

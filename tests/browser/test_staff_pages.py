@@ -123,3 +123,27 @@ def test_staff_rate_a_member_for_the_quarter_and_export_the_member_roll(phone, c
     assert info.value.suggested_filename.endswith(".csv")
     p.shot("exports")
     assert not worker  # no job failed
+
+
+def test_staff_set_and_clear_the_time_bank_rules(phone, city):
+    """积分规则: a daily cap and an expiry saved, shown again, then the cap cleared."""
+    from backend.timebank.models import TimebankPolicy
+
+    p = phone("staff")
+    page = p.login("staff1")
+    page.click("a[href='#/staff/policy']")
+    p.settle()
+    page.fill("[data-test=policy-cap]", "100")
+    page.fill("[data-test=policy-expiry]", "12")
+    page.click("[data-test=policy-submit]")
+    text = page.wait_for_selector("[data-test=policy-result] [data-test=success]").inner_text()
+    assert "每人每天最多 100 分" in text and "12 个月后过期" in text
+    p.go("#/staff/policy")
+    assert page.input_value("[data-test=policy-cap]") == "100" and page.input_value("[data-test=policy-expiry]") == "12"
+    page.fill("[data-test=policy-cap]", "")
+    page.click("[data-test=policy-submit]")
+    page.wait_for_selector("[data-test=policy-result] [data-test=success]:has-text('每日不限')")
+    db.session.expire_all()
+    policy = db.session.get(TimebankPolicy, city.c1.id)
+    assert (policy.daily_cap, policy.expiry_months) == (None, 12)
+    p.shot("policy")

@@ -1,7 +1,7 @@
 // A background job from a button: start it, follow GET /jobs/{id} with a progress bar, then fetch
 // the file it made and offer it for download (the unit's feedback workbook, staff's 台账).
-import { blob, get } from "./api.js";
-import { busy, currentQuarter, h, later, ok, onLeave } from "./core.js";
+import { blob, get, post } from "./api.js";
+import { busy, currentQuarter, field, h, later, ok, onLeave } from "./core.js";
 
 // The last six quarters, newest first ("2026-Q4", ...).
 export function quarters() {
@@ -45,4 +45,24 @@ export function jobPanel(label, startJob, fallbackName) {
     out.replaceChildren(ok(`导出完成（${Math.round(file.blob.size / 1024) || 1} KB）`), link);
   }) }, label);
   return h("div", {}, start, progress, text, out);
+}
+
+const KINDS = [["members", "党员名册"], ["reports", "报到记录"], ["tasks", "志愿任务"], ["attendances", "签到记录"],
+  ["transfers", "积分流水"], ["households", "联系家庭"], ["meetings", "三会一课"]];
+
+// A 台账 export (POST `path` {kind, format, period?}; `path` may be a function of the moment):
+// what, in which format, for which quarter.
+export function ledgerExport(path) {
+  const kind = h("select", { name: "kind", test: "export-kind" }, KINDS.map(([k, t]) => h("option", { value: k }, t)));
+  const format = h("select", { name: "format", test: "export-format" },
+    h("option", { value: "xlsx" }, "Excel（xlsx）"), h("option", { value: "csv" }, "CSV（Excel 可直接打开）"));
+  const period = h("select", { name: "period", test: "export-period" }, h("option", { value: "" }, "全部"),
+    quarters().map((p) => h("option", { value: p }, quarterLabel(p))));
+  const label = () => KINDS.find(([k]) => k === kind.value)[1];
+  const panel = jobPanel("生成台账", async () => {
+    const body = { kind: kind.value, format: format.value };
+    if (period.value) body.period = period.value;
+    return (await post(typeof path === "function" ? path() : path, body)).job_id;
+  }, () => `${label()}${period.value ? "-" + period.value : ""}.${format.value}`);
+  return h("div", {}, field("内容", kind), field("格式", format), field("期间", period), panel);
 }

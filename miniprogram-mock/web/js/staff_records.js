@@ -1,8 +1,8 @@
 // Staff's records: the quarter's ratings of the community's members (they go back to the
-// members' units with their figures) and the 台账 exports.
-import { get, post } from "./api.js";
+// members' units with their figures), the 台账 exports, and the time bank's rules.
+import { api, get, post } from "./api.js";
 import { badge, busy, field, h, ok, route, section } from "./core.js";
-import { jobPanel, quarterLabel, quarters } from "./jobs.js";
+import { ledgerExport, quarterLabel, quarters } from "./jobs.js";
 import { approvedMembers } from "./partywork.js";
 import { staffCommunity } from "./staff.js";
 
@@ -42,21 +42,27 @@ route("/staff/evaluations", "党员评价", async (view) => {
   load();
 }, { back: true, name: "staff-evaluations" });
 
-const KINDS = [["members", "党员名册"], ["reports", "报到记录"], ["tasks", "志愿任务"], ["attendances", "签到记录"],
-  ["transfers", "积分流水"], ["households", "联系家庭"], ["meetings", "三会一课"]];
-
 route("/staff/exports", "台账导出", async (view) => {
   const cid = await staffCommunity();
-  const kind = h("select", { name: "kind", test: "export-kind" }, KINDS.map(([k, t]) => h("option", { value: k }, t)));
-  const format = h("select", { name: "format", test: "export-format" },
-    h("option", { value: "xlsx" }, "Excel（xlsx）"), h("option", { value: "csv" }, "CSV（Excel 可直接打开）"));
-  const period = h("select", { name: "period", test: "export-period" }, h("option", { value: "" }, "全部"),
-    quarters().map((p) => h("option", { value: p }, quarterLabel(p))));
-  const label = () => KINDS.find(([k]) => k === kind.value)[1];
-  const panel = jobPanel("生成台账", async () => {
-    const body = { kind: kind.value, format: format.value };
-    if (period.value) body.period = period.value;
-    return (await post(`/communities/${cid}/exports`, body)).job_id;
-  }, () => `${label()}${period.value ? "-" + period.value : ""}.${format.value}`);
-  view.append(h("div", { class: "card" }, h("h2", {}, "台账导出"), field("内容", kind), field("格式", format), field("期间", period), panel));
+  view.append(h("div", { class: "card" }, h("h2", {}, "台账导出"), ledgerExport(`/communities/${cid}/exports`)));
 }, { back: true, name: "staff-exports" });
+
+// The community's time bank rules: a daily cap on what one person earns, and points expiring
+// after some months; empty means none.
+route("/staff/policy", "积分规则", async (view) => {
+  const cid = await staffCommunity();
+  const now = await get(`/communities/${cid}/timebank-policy`);
+  const cap = h("input", { name: "daily_cap", type: "number", min: 1, value: now.daily_cap ?? "", placeholder: "不限", test: "policy-cap" });
+  const expiry = h("input", { name: "expiry_months", type: "number", min: 1, value: now.expiry_months ?? "", placeholder: "永不过期", test: "policy-expiry" });
+  const out = h("div", { test: "policy-result" });
+  const submit = h("button", { class: "block", type: "submit", test: "policy-submit" }, "保存规则");
+  const num = (el) => (el.value === "" ? null : Number(el.value));
+  const form = h("form", { onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const p = await api("PUT", `/communities/${cid}/timebank-policy`, { body: { daily_cap: num(cap), expiry_months: num(expiry) } });
+      out.replaceChildren(ok(`已保存：${p.daily_cap ? `每人每天最多 ${p.daily_cap} 分` : "每日不限"}，${p.expiry_months ? `积分 ${p.expiry_months} 个月后过期` : "积分不过期"}`));
+    }, form);
+  } }, field("每人每天最多获得积分（留空为不限）", cap), field("积分有效期（月，留空为不过期）", expiry), submit, out);
+  view.append(h("div", { class: "card" }, h("p", { class: "muted" }, "规则只影响此后发放的积分；超过每日上限的部分当天不发放。"), form));
+}, { back: true, name: "staff-policy" });

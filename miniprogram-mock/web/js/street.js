@@ -2,6 +2,7 @@
 // as stacked bars (scanned + manual), drawn in SVG here (no chart library).
 import { get, me } from "./api.js";
 import { currentQuarter, field, h, minutesText, route, section } from "./core.js";
+import { ledgerExport } from "./jobs.js";
 import { roleScope } from "./session.js";
 import { staffCommunity } from "./staff.js";
 
@@ -119,6 +120,8 @@ route("/street", "街道看板", async (view, _params, query) => {
   }
   const load = () => section(body, async () => dashboard(await get(`/streets/${streetId}/dashboard`, { period: period.value.trim() })));
   period.addEventListener("change", load);
-  view.append(controls, body);
+  // the street's 台账: every community of the street in one file (its street_admin, or admin)
+  const exports = h("div", { class: "card" }, h("h2", {}, "街道台账导出"), ledgerExport(() => `/streets/${streetId}/exports`));
+  view.append(controls, body, exports);
   load();
 }, { name: "street" });
