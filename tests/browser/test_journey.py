@@ -17,6 +17,7 @@ import pytest
 import requests
 import time_machine
 
+from backend.extensions import db
 from tests.browser.conftest import HERE
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -217,3 +218,21 @@ def test_task_to_points_to_unit_export(phone, live, worker, city):
     content = open(download.path(), "rb").read()
     assert zipfile.is_zipfile(BytesIO(content))
     assert not worker, f"the worker failed: {worker}"
+
+    # the unit's HR checks the member's certificate by its code, without logging in
+    from backend.feedback.models import Certificate
+
+    db.session.expire_all()
+    cert = db.session.query(Certificate).order_by(Certificate.id.desc()).first()
+    hr = phone("hr")
+    hpage = hr.open("#/login")
+    hpage.click("[data-test=go-verify]")
+    hpage.fill("[data-test=verify-code]", "WRONGCODE234")
+    hpage.click("[data-test=verify-submit]")
+    assert "证明不存在" in hpage.wait_for_selector("[data-test=verify-cert-result] [data-test=error]").inner_text()
+    hpage.fill("[data-test=verify-code]", cert.code.lower())  # typed in lower case from the paper
+    hpage.click("[data-test=verify-submit]")
+    valid = hpage.wait_for_selector("[data-test=verify-cert-result] [data-test=success]").inner_text()
+    assert "证明有效" in valid and NAME in valid and "1 小时 0 分" in valid
+    assert "5678" not in valid.replace(cert.number, "")  # no phone, not even masked
+    hr.shot("verified")

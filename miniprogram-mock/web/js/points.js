@@ -204,3 +204,22 @@ route("/certificate", "服务证明", async (view) => {
   view.append(h("div", { class: "card" }, h("h2", {}, "志愿服务记录证明"),
     h("p", { class: "muted" }, "证明上有验证码，单位可凭验证码在线核验。"), form));
 }, { back: true, name: "certificate" });
+
+// Anyone (a unit's HR, without logging in) checks a 志愿服务记录证明 by the code printed on it.
+route("/verify", "证明核验", async (view, _params, query) => {
+  const code = h("input", { name: "code", value: query.get("code") || "", placeholder: "证明上的 12 位验证码", autocomplete: "off", test: "verify-code" });
+  const out = h("div", { test: "verify-cert-result" });
+  const submit = h("button", { class: "block", type: "submit", test: "verify-submit" }, "核验");
+  const form = h("form", { onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const v = await get(`/certificates/${encodeURIComponent(code.value.trim().toUpperCase())}`);
+      out.replaceChildren(v.valid
+        ? h("div", { class: "success", test: "success" }, h("b", {}, "证明有效"), h("div", {}, `编号 ${v.number} · ${v.name} · ${v.community}`),
+          h("div", {}, `${fmtDate(v.from + "T12:00:00+08:00")} 至 ${fmtDate(v.to + "T12:00:00+08:00")}：服务 ${v.services} 次，共 ${minutesText(v.total_minutes)}`),
+          h("div", { class: "muted" }, "开具于 ", fmtTime(v.issued_at)))
+        : h("div", { class: "error", test: "error" }, "证明无效或已作废"));
+    }, form);
+  } }, field("验证码", code), submit, out);
+  view.append(h("div", { class: "card" }, h("p", { class: "muted" }, "输入证明上的验证码，核对持证人的志愿服务记录。"), form));
+}, { public: true, back: true, name: "verify" });

@@ -66,6 +66,7 @@ route("/login", "登录", (view) => {
       h("p", { class: "muted" }, "这是微信小程序的浏览器模拟：选择一个演示身份登录。")),
     h("div", { class: "card identities" }, h("h2", {}, "演示身份"), identities),
     h("div", { class: "card" }, form, out),
+    h("a", { class: "btn block ghost", href: "#/verify", test: "go-verify" }, "核验志愿服务记录证明"),
   );
 }, { public: true, name: "login" });
 
