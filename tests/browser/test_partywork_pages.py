@@ -73,6 +73,14 @@ def test_member_logs_duty_and_visits_a_household(phone, partywork):
     p.go("#/me/meetings")
     assert "书记讲党课" in page.inner_text("[data-test=my-meetings]")
 
+    p.go("#/me/duty")  # stepping down asks once more; the tenure stays in the history
+    post = page.locator("[data-test=my-post]", has_text="楼栋长")
+    post.locator("[data-test=step-down]").click()
+    assert post.locator("[data-test=step-down]").inner_text() == "确认离岗"
+    post.locator("[data-test=step-down]").click()
+    page.wait_for_selector("[data-test=my-post]:has-text('楼栋长') [data-test=status]:has-text('已离岗')")
+    assert page.locator("[data-test=my-post]:has-text('楼栋长') [data-test=log-submit]").count() == 0
+
 
 def test_staff_sees_posts_households_meeting_quiet_and_needs(phone, partywork, city):
     p = phone("staff")
@@ -224,6 +232,11 @@ def test_staff_set_up_a_post_a_household_a_meeting_and_a_reward(phone, city, rep
     assert "洗衣液一瓶" in member_page.locator("[data-test=reward]", has_text="洗衣液一瓶").inner_text()
     m.go("#/me/households")
     assert "王秀英" in member_page.inner_text("[data-test=my-households]")
+    p.go("#/staff/households")  # the link ended: the household has nobody again, the member no longer sees it
+    page.locator("[data-test=staff-household]", has_text="王秀英").locator("[data-test=unlink]").click()
+    page.wait_for_selector("[data-test=staff-household]:has-text('王秀英') [data-test=linked]:has-text('未安排')")
+    m.go("#/me/households")
+    assert "王秀英" not in member_page.inner_text("#view")
 
     p.go("#/staff/shelf")  # restocked, then taken off the shelf: members no longer see it
     reward = page.locator("[data-test=shelf-reward]", has_text="洗衣液一瓶")

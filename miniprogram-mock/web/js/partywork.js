@@ -1,6 +1,6 @@
 // Party work beyond one-off tasks: duty posts and logs, households and visits, meetings (三会一课),
 // and for staff also quiet members and 共驻共建 needs with their matches.
-import { get, keyedPost, me, newKey, post } from "./api.js";
+import { api, get, keyedPost, me, newKey, post } from "./api.js";
 import { badge, busy, every, field, fmtDate, fmtTime, go, h, isoToLocal, localToIso, minutesText, ok, route, say, section } from "./core.js";
 import { qrPanel } from "./qr.js";
 import { staffCommunity } from "./staff.js";
@@ -57,6 +57,16 @@ function openPosts(box, cid, mine, reload) {
   });
 }
 
+// Step down from a post held (asks once more), or withdraw an application; the history stays.
+function leaveButton(p, reload) {
+  if (p.status !== "active" && p.status !== "pending") return null;
+  const b = h("button", { class: "small ghost", test: "step-down", onclick: () => {
+    if (p.status === "active" && b.dataset.sure !== "1") { b.dataset.sure = "1"; b.textContent = "确认离岗"; return; }
+    busy(b, null, async () => { await api("DELETE", `/duty-posts/${p.post_id}/holders/me`); reload(); });
+  } }, p.status === "active" ? "离岗" : "撤回申请");
+  return b;
+}
+
 route("/me/duty", "我的岗位", async (view) => {
   const cid = myCommunityId(await me());
   const posts = h("div");
@@ -68,9 +78,10 @@ route("/me/duty", "我的岗位", async (view) => {
     const mine = (await get("/me/duty-posts")).items;
     if (cid) openPosts(open, cid, mine, load);
     return list(mine, (p) => h("li", { test: "my-post", "data-id": p.post_id },
-      h("h3", {}, p.post.name, " ", tag(p.status)),
+      h("div", { class: "row" }, h("h3", { class: "grow" }, p.post.name, " ", tag(p.status)), leaveButton(p, load)),
       h("div", { class: "muted" }, p.post.duties || "", p.post.building ? ` · ${p.post.building}` : ""),
       p.started_at ? h("div", { class: "muted" }, "上岗于 ", fmtDate(p.started_at)) : null,
+      p.ended_at ? h("div", { class: "muted" }, "离岗于 ", fmtDate(p.ended_at)) : null,
       p.status === "active" ? logForm(p, loadLogs) : null), "my-posts", "您还没有岗位，可在下方申请或联系社区设岗定责");
   });
   const loadLogs = () => section(logs, async () => list((await get("/me/duty-logs", { limit: 50 })).items, (l) =>
@@ -248,7 +259,11 @@ function householdItem(hh, members, reload) {
   return h("li", { test: "staff-household", "data-id": hh.id },
     h("h3", {}, hh.head_name, " ", hh.overdue ? h("span", { class: "badge warn" }, "待走访") : null),
     h("div", { class: "muted" }, hh.address, (hh.tags || []).length ? ` · ${hh.tags.join("、")}` : ""),
-    h("div", { class: "muted", test: "linked" }, "联系党员：", (hh.members || []).map((m) => m.name).join("、") || "未安排", " · 上次走访 ", fmtTime(hh.last_visited_at)),
+    h("div", { class: "muted", test: "linked" }, "联系党员：", (hh.members || []).length ? hh.members.map((m) => h("span", { test: "linked-member" }, m.name,
+      h("button", { class: "small ghost", test: "unlink", title: "解除联系", onclick: (e) => busy(e.currentTarget, out, async () => {
+        await api("DELETE", `/households/${hh.id}/links/${m.user_id}`);
+        reload();
+      }) }, "解除"), " ")) : "未安排", " · 上次走访 ", fmtTime(hh.last_visited_at)),
     free.length ? h("div", { class: "row" }, pick, link) : null, out);
 }
 
