@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from backend.extensions import db
+
 
 def built(live, path: str) -> bool:
     return path in requests.get(live + "/api/v1/openapi.json").json()["paths"]
@@ -169,3 +171,32 @@ def test_street_admin_exports_the_street_member_roll(phone, city, reported_membe
     sheet = load_workbook(BytesIO(open(info.value.path(), "rb").read())).active
     assert "张卫国" in [c.value for row in sheet.iter_rows() for c in row]
     assert not worker  # no job failed
+
+
+def test_street_admin_issues_a_unit_feedback_and_exports_them_all(phone, city, reported_member, worker):
+    """单位反馈: issued to 一单位 for the quarter (a second time is refused), then every unit's
+    feedback of the street in one workbook."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from backend.feedback.models import FeedbackIssue
+
+    p = phone("street")
+    page = p.login("streetadm")
+    unit = page.locator("[data-test=street-unit]", has_text="一单位")
+    assert page.locator("[data-test=street-unit]").count() == 1  # 二单位 is in the other street
+    unit.locator("[data-test=issue-feedback]").click()
+    unit.locator("[data-test=success]:has-text('已下发')").wait_for()
+    unit.locator("[data-test=issue-feedback]").click()
+    assert "已下发" in unit.locator("[data-test=error]").inner_text()
+    db.session.expire_all()
+    assert db.session.query(FeedbackIssue).filter_by(unit_id=city.u1.id).count() == 1
+    page.click("[data-test=feedback-export]")
+    link = page.wait_for_selector("[data-test=feedback-download]", timeout=60000)
+    with page.expect_download() as info:
+        link.click()
+    book = load_workbook(BytesIO(open(info.value.path(), "rb").read()))
+    assert "张卫国" in [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not worker  # no job failed
+    p.shot("unit-feedback")

@@ -13,12 +13,12 @@ export function quarters() {
 export const quarterLabel = (p) => p.replace("-Q", " 年第 ") + " 季度";
 
 // label: the button's text; startJob(): the job's id; fallbackName(): a file name when the
-// server sends none.
-export function jobPanel(label, startJob, fallbackName) {
-  const bar = h("div", { test: "progress-bar" });
+// server sends none; test: a prefix of its parts' test names, for a second panel on a page.
+export function jobPanel(label, startJob, fallbackName, test = "") {
+  const bar = h("div", { test: test + "progress-bar" });
   const progress = h("div", { class: "progress", hidden: true }, bar);
-  const text = h("div", { class: "muted", test: "progress-text" });
-  const out = h("div", { test: "export-result" });
+  const text = h("div", { class: "muted", test: test + "progress-text" });
+  const out = h("div", { test: test + "export-result" });
   let stopped = false;
   onLeave(() => { stopped = true; });
   const show = (pct, what) => { progress.hidden = false; bar.style.width = pct + "%"; bar.dataset.pct = pct; text.textContent = what; };
@@ -33,7 +33,7 @@ export function jobPanel(label, startJob, fallbackName) {
       later(600, () => poll(jobId, resolve, reject));
     }, reject);
   };
-  const start = h("button", { class: "block", test: "export", onclick: () => busy(start, out, async () => {
+  const start = h("button", { class: "block", test: test + "export", onclick: () => busy(start, out, async () => {
     show(0, "已提交…");
     const jobId = await startJob();
     const job = await new Promise((resolve, reject) => poll(jobId, resolve, reject));
@@ -41,7 +41,7 @@ export function jobPanel(label, startJob, fallbackName) {
     const file = await blob(job.result_url, null, true);
     const name = file.filename || fallbackName();
     const href = URL.createObjectURL(file.blob);
-    const link = h("a", { class: "btn block ghost", href, download: name, test: "download" }, "下载 ", name);
+    const link = h("a", { class: "btn block ghost", href, download: name, test: test + "download" }, "下载 ", name);
     out.replaceChildren(ok(`导出完成（${Math.round(file.blob.size / 1024) || 1} KB）`), link);
   }) }, label);
   return h("div", {}, start, progress, text, out);

@@ -1,8 +1,8 @@
 // Street admin / admin: the dashboard, with 报到率 per community as bars and minutes per month
 // as stacked bars (scanned + manual), drawn in SVG here (no chart library).
-import { get, me } from "./api.js";
-import { currentQuarter, field, h, minutesText, route, section } from "./core.js";
-import { ledgerExport } from "./jobs.js";
+import { get, me, post } from "./api.js";
+import { busy, currentQuarter, field, h, minutesText, ok, route, section } from "./core.js";
+import { jobPanel, ledgerExport, quarterLabel, quarters } from "./jobs.js";
 import { roleScope } from "./session.js";
 import { staffCommunity } from "./staff.js";
 
@@ -122,6 +122,32 @@ route("/street", "街道看板", async (view, _params, query) => {
   period.addEventListener("change", load);
   // the street's 台账: every community of the street in one file (its street_admin, or admin)
   const exports = h("div", { class: "card" }, h("h2", {}, "街道台账导出"), ledgerExport(() => `/streets/${streetId}/exports`));
-  view.append(controls, body, exports);
+  view.append(controls, body, unitFeedback(() => streetId), exports);
   load();
 }, { name: "street" });
+
+// 单位反馈: a quarter's feedback issued to each unit of the street now (which locks the
+// evaluations behind it), and all the units' feedback in one workbook.
+function unitFeedback(streetId) {
+  const period = h("select", { name: "period", test: "feedback-period" }, quarters().map((p) => h("option", { value: p }, quarterLabel(p))));
+  const box = h("div");
+  const load = () => section(box, async () => {
+    const units = (await get("/units", { street_id: streetId(), limit: 100 })).items;
+    if (!units.length) return h("div", { class: "empty" }, "本街道还没有登记单位");
+    return h("ul", { class: "list", test: "street-units" }, units.map((u) => {
+      const out = h("div");
+      const b = h("button", { class: "small", test: "issue-feedback", onclick: () => busy(b, out, async () => {
+        const issue = await post(`/units/${u.id}/feedback-issues`, { period: period.value });
+        out.replaceChildren(ok(`已下发 ${quarterLabel(issue.period)}的反馈`));
+      }) }, "下发反馈");
+      return h("li", { test: "street-unit" }, h("div", { class: "row" }, h("h3", { class: "grow" }, u.name), b), out);
+    }));
+  });
+  period.addEventListener("change", load);
+  load();
+  const all = jobPanel("导出全街道单位反馈（Excel）",
+    async () => (await post(`/streets/${streetId()}/feedback-exports`, { period: period.value })).job_id,
+    () => `街道单位反馈-${period.value}.xlsx`, "feedback-");
+  return h("div", { class: "card" }, h("h2", {}, "单位反馈"),
+    h("p", { class: "muted" }, "下发后单位可看到该季度反馈，社区对党员的评价随之锁定。"), field("季度", period), box, all);
+}
