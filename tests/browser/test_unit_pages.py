@@ -21,7 +21,8 @@ def test_unit_reports_to_a_community_keeps_its_roster_and_pledges_to_a_need(phon
     page.fill("[data-test=roster-phone]", "12345")
     page.fill("[data-test=roster-name]", "错号码")
     page.click("[data-test=roster-submit]")
-    page.wait_for_selector("[data-test=roster-result] .error, [data-test=roster-result] [data-test=error]")
+    # the message of the list's row lands next to the phone input, in words
+    assert "11位" in page.wait_for_selector("[data-test=field-error-phone]").inner_text()
     assert page.locator("[data-test=unit-member]", has_text="错号码").count() == 0
 
     page.fill("[data-test=communities-search]", "一社区")

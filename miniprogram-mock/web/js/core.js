@@ -118,11 +118,14 @@ export async function busy(button, out, fn, form) {
   }
 }
 
-function showFieldErrors(form, details) {
+// A nested message (a row of a list, {"members": {"0": {"phone": [...]}}}) goes next to the input
+// named like its innermost field, else like the outermost one.
+function showFieldErrors(form, details, outer) {
   for (const [field, msgs] of Object.entries(details || {})) {
-    const input = form.querySelector(`[name="${field}"]`);
-    const text = Array.isArray(msgs) ? msgs.join("；") : typeof msgs === "object" ? JSON.stringify(msgs) : String(msgs);
-    const note = h("div", { class: "field-error", test: "field-error-" + field }, text);
+    if (msgs && typeof msgs === "object" && !Array.isArray(msgs)) { showFieldErrors(form, msgs, outer || field); continue; }
+    const input = form.querySelector(`[name="${field}"]`) || (outer ? form.querySelector(`[name="${outer}"]`) : null);
+    const text = Array.isArray(msgs) ? msgs.join("；") : String(msgs);
+    const note = h("div", { class: "field-error", test: "field-error-" + (input ? input.name : outer || field) }, text);
     if (input) input.after(note);
     else form.append(note);
   }
