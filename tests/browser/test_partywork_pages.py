@@ -248,3 +248,24 @@ def test_staff_set_up_a_post_a_household_a_meeting_and_a_reward(phone, city, rep
     assert "重新上架" in page.locator("[data-test=shelf-reward]", has_text="洗衣液一瓶").inner_text()
     m.go("#/rewards")
     assert member_page.locator("[data-test=reward]", has_text="洗衣液一瓶").count() == 0
+
+
+def test_staff_pick_from_every_approved_member_past_the_first_page(phone, city):
+    """The member pickers read the approved reports page after page (100 a page), not only the newest."""
+    from backend.partywork import duty
+    from backend.reports.services import decide_member_report, file_member_report
+    from backend.seed import user_for
+
+    for i in range(105):
+        person = user_for(f"many-{i}", name=f"党员{i:03d}")
+        report = file_member_report(person, community_id=city.c1.id, unit_id=city.u1.id, name=f"党员{i:03d}",
+                                    phone=f"139{i:08d}")
+        decide_member_report(city.staff1, report.id, True)
+    duty.create_post(city.staff1, city.c1.id, name="楼栋长", duties="", seats=1)
+    db.session.commit()
+    p = phone("staff")
+    page = p.login("staff1")
+    p.go("#/staff/posts")
+    options = page.locator("[data-test=staff-post] [data-test=appoint-member] option")
+    assert options.count() == 106  # "选择党员" and all 105
+    assert page.locator("[data-test=appoint-member] option", has_text="党员000").count() == 1  # the oldest too

@@ -161,10 +161,18 @@ function confirmBox(box, path, confirmPath, key, render, what) {
   load();
 }
 
-// The community's approved members (for appointing to a post, linking to a household), fetched
-// once per page; a select of them.
-export const approvedMembers = (cid) => get(`/communities/${cid}/member-reports`, { status: "approved", limit: 100 })
-  .then((page) => page.items.map((r) => ({ id: r.user_id, name: r.name })));
+// The community's approved members (for appointing to a post, linking to a household, rating),
+// fetched once per page, page after page up to a thousand; a select of them.
+export async function approvedMembers(cid) {
+  const out = [];
+  let cursor = null;
+  do {
+    const page = await get(`/communities/${cid}/member-reports`, { status: "approved", limit: 100, cursor });
+    out.push(...page.items.map((r) => ({ id: r.user_id, name: r.name })));
+    cursor = page.next_cursor;
+  } while (cursor && out.length < 1000);
+  return out;
+}
 const memberSelect = (members, test) => h("select", { name: "user_id", test },
   h("option", { value: "" }, "选择党员"), members.map((m) => h("option", { value: m.id }, m.name)));
 const chosen = (select) => {
