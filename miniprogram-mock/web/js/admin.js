@@ -2,8 +2,8 @@
 // did not take.
 import { get, me, post } from "./api.js";
 import { busy, field, fmtTime, h, ok, route, section } from "./core.js";
+import { KIND, SENT } from "./mine.js";
 
-const SENT = { sent: "已推送", pending: "待推送", sending: "推送中", refused: "用户未订阅", failed: "推送失败", skipped: "未推送" };
 
 function verifyCard() {
   const out = h("div", { test: "verify-result" });
@@ -44,7 +44,7 @@ function notificationsCard() {
         out.replaceChildren(ok(`已重新发送：${SENT[res.status] || res.status}`));
       }) }, "重试");
       return h("li", { test: "failed-message" }, h("div", { class: "row" }, h("div", { class: "grow" },
-        h("h3", {}, n.kind, " → 用户 ", n.user_id), h("div", { class: "muted" }, fmtTime(n.created_at), ` · ${n.attempts} 次尝试`,
+        h("h3", {}, KIND[n.kind] || n.kind, " → 用户 ", n.user_id), h("div", { class: "muted" }, fmtTime(n.created_at), ` · ${n.attempts} 次尝试`,
           n.last_errcode != null ? ` · 错误码 ${n.last_errcode}` : "")), b), out);
     }));
   });

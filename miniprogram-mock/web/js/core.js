@@ -132,6 +132,15 @@ function showFieldErrors(form, details, outer) {
 }
 
 export const field = (label, input) => h("div", {}, h("label", {}, label), input);
+// A number input's value for the API: null when left empty.
+export const num = (el) => (el.value === "" ? null : Number(el.value));
+// The words typed into one input, separated by commas (either width), 、 or spaces.
+export const words = (el) => el.value.split(/[,，、\s]+/).map((t) => t.trim()).filter(Boolean);
+// A click handler that first shows `input` (a reason to type) and acts on the next click.
+export const reasonFirst = (input, act) => () => {
+  if (input.hidden) { input.hidden = false; input.focus(); return; }
+  act();
+};
 export const ok = (msg) => h("div", { class: "success", test: "success" }, msg);
 
 // ---- formatting --------------------------------------------------------------------------
@@ -144,6 +153,8 @@ export function fmtTime(iso) {
 export function fmtDate(iso) {
   return iso ? new Date(iso).toLocaleDateString("zh-CN", { timeZone: TZ }) : "—";
 }
+// A calendar day from the API ("2026-11-02"), taken at noon in Beijing so no time zone moves it.
+export const fmtDay = (day) => (day ? fmtDate(day + "T12:00:00+08:00") : "—");
 // "2026-11-03T14:00" typed into a datetime-local field means Beijing time.
 export const localToIso = (v) => (v ? (v.length === 16 ? v + ":00" : v) + "+08:00" : null);
 export function isoToLocal(ms) {

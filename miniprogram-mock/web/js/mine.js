@@ -6,11 +6,11 @@ import { quarterLabel, quarters } from "./jobs.js";
 import { myCommunityId } from "./member.js";
 import { logout } from "./session.js";
 
-const KIND = {
+export const KIND = {
   report_decided: "报到审核结果", task_reminder: "任务提醒", task_cancelled: "任务取消", wish_claimed: "心愿被认领",
   feedback_ready: "单位反馈已生成", report_reminder: "报到提醒", redemption_cancelled: "兑换已取消",
 };
-const SENT = { sent: "已推送", pending: "待推送", sending: "推送中", refused: "未订阅，未推送", failed: "推送失败", skipped: "未推送" };
+export const SENT = { sent: "已推送", pending: "待推送", sending: "推送中", refused: "未订阅，未推送", failed: "推送失败", skipped: "未推送" };
 const DECIDED = { approved: "已通过", rejected: "未通过" };
 
 // What a message says, from its data (each kind carries its own fields).

@@ -1,7 +1,7 @@
 // Party work beyond one-off tasks: duty posts and logs, households and visits, meetings (三会一课),
 // and for staff also quiet members and 共驻共建 needs with their matches.
 import { api, get, keyedPost, me, newKey, post } from "./api.js";
-import { badge, busy, every, field, fmtDate, fmtTime, go, h, isoToLocal, localToIso, minutesText, ok, route, say, section } from "./core.js";
+import { badge, busy, every, field, fmtDate, fmtDay, fmtTime, go, h, isoToLocal, localToIso, minutesText, num, ok, reasonFirst, route, say, section, words } from "./core.js";
 import { qrPanel } from "./qr.js";
 import { staffCommunity } from "./staff.js";
 import { myCommunityId } from "./member.js";
@@ -14,7 +14,6 @@ const tag = (s) => (LABEL[s] ? h("span", { class: "badge " + LABEL[s][1], test: 
 const list = (items, render, test, empty) => (items.length
   ? h("ul", { class: "list", test }, items.map(render)) : h("div", { class: "empty" }, empty));
 const today = () => isoToLocal(Date.now()).slice(0, 10);
-const num = (el) => (el.value === "" ? null : Number(el.value));
 // a when-input and a minutes-input side by side, each with its label
 const labelled = (whenText, when, minutesText_, minutes) => h("div", { class: "row" },
   h("div", { class: "grow" }, h("label", {}, whenText), when), h("div", { style: "width:110px" }, h("label", {}, minutesText_), minutes));
@@ -86,7 +85,7 @@ route("/me/duty", "我的岗位", async (view) => {
   });
   const loadLogs = () => section(logs, async () => list((await get("/me/duty-logs", { limit: 50 })).items, (l) =>
     h("li", { test: "duty-log" }, h("div", { class: "row" }, h("div", { class: "grow" },
-      h("h3", {}, fmtDate(l.date + "T12:00:00+08:00"), " · ", minutesText(l.minutes)), h("div", { class: "muted" }, l.note || "")),
+      h("h3", {}, fmtDay(l.date), " · ", minutesText(l.minutes)), h("div", { class: "muted" }, l.note || "")),
     tag(l.status), l.points ? h("span", { class: "muted" }, ` +${l.points}分`) : null)), "duty-logs", "还没有履职记录"));
   load();
   loadLogs();
@@ -252,7 +251,7 @@ route("/staff/posts", "设岗定责", async (view) => {
     h("div", { class: "card" }, h("h2", {}, "设立新岗位"), postForm(cid, load)));
   load();
   confirmBox(logs, `/communities/${cid}/duty-logs`, `/communities/${cid}/duty-logs/confirm`, "log_ids",
-    (l) => h("li", { test: "pending-log" }, fmtDate(l.date + "T12:00:00+08:00"), " · ", minutesText(l.minutes), " · ", l.note || ""), "履职记录");
+    (l) => h("li", { test: "pending-log" }, fmtDay(l.date), " · ", minutesText(l.minutes), " · ", l.note || ""), "履职记录");
 }, { back: true, name: "staff-posts" });
 
 function householdItem(hh, members, reload) {
@@ -289,7 +288,7 @@ function householdForm(cid, reload) {
     e.preventDefault();
     busy(submit, out, async () => {
       const body = { head_name: f.head.value.trim(), address: f.address.value.trim(),
-        tags: f.tags.value.split(/[,，、\s]+/).map((t) => t.trim()).filter(Boolean) };
+        tags: words(f.tags) };
       if (f.phone.value.trim()) body.phone = f.phone.value.trim();
       const created = await send(body);
       out.replaceChildren(ok(`已登记：${created.head_name}家`));
@@ -371,14 +370,11 @@ route("/staff/meetings/:id", "会议", async (view, { id }) => {
   const leaveForm = (a) => {
     const out = h("div");
     const reason = h("input", { name: "reason", placeholder: "请假原因", test: "leave-reason", hidden: true });
-    const b = h("button", { class: "small ghost", test: "leave", onclick: () => {
-      if (reason.hidden) { reason.hidden = false; reason.focus(); return; }
-      busy(b, out, async () => {
-        await post(`/meetings/${id}/leaves`, { user_id: a.user_id, reason: reason.value.trim() });
-        reason.hidden = true;
-        draw(await get(`/meetings/${id}`));
-      });
-    } }, "请假");
+    const b = h("button", { class: "small ghost", test: "leave", onclick: reasonFirst(reason, () => busy(b, out, async () => {
+      await post(`/meetings/${id}/leaves`, { user_id: a.user_id, reason: reason.value.trim() });
+      reason.hidden = true;
+      draw(await get(`/meetings/${id}`));
+    })) }, "请假");
     return h("div", { class: "row" }, reason, b, out);
   };
   view.append(

@@ -1,6 +1,6 @@
 // The time bank seen from a phone: my points and statement, rewards, donate, my certificate.
 import { api, blob, get, keyedPost, me, newKey, post } from "./api.js";
-import { busy, field, fmtDate, fmtTime, h, isoToLocal, minutesText, ok, route, section } from "./core.js";
+import { busy, field, fmtDay, fmtTime, h, isoToLocal, minutesText, num, ok, route, section } from "./core.js";
 import { staffCommunity } from "./staff.js";
 import { myCommunityId } from "./member.js";
 
@@ -150,7 +150,6 @@ function rewardForm(cid, reload) {
   const out = h("div", { test: "reward-result" });
   const submit = h("button", { class: "block", type: "submit", test: "reward-submit" }, "上架");
   const send = keyedPost(`/communities/${cid}/rewards`); // submitted again after a lost answer: on the shelf once
-  const num = (el) => (el.value === "" ? null : Number(el.value));
   const form = h("form", { onsubmit: (e) => {
     e.preventDefault();
     busy(submit, out, async () => {
@@ -195,7 +194,7 @@ route("/certificate", "服务证明", async (view) => {
       const file = await blob("/me/certificate", { from: from.value, to: to.value });
       const href = URL.createObjectURL(new Blob([file.blob], { type: "application/pdf" }));
       const name = file.filename || `志愿服务记录证明-${from.value}-${to.value}.pdf`;
-      out.replaceChildren(ok(`证明已生成（${fmtDate(from.value)} 至 ${fmtDate(to.value)}）`),
+      out.replaceChildren(ok(`证明已生成（${fmtDay(from.value)} 至 ${fmtDay(to.value)}）`),
         h("a", { class: "btn block", href, target: "_blank", test: "cert-open", "data-type": file.type }, "打开 PDF"),
         h("a", { class: "btn block ghost", href, download: name }, "保存到手机"));
       window.open(href, "_blank");
@@ -216,7 +215,7 @@ route("/verify", "证明核验", async (view, _params, query) => {
       const v = await get(`/certificates/${encodeURIComponent(code.value.trim().toUpperCase())}`);
       out.replaceChildren(v.valid
         ? h("div", { class: "success", test: "success" }, h("b", {}, "证明有效"), h("div", {}, `编号 ${v.number} · ${v.name} · ${v.community}`),
-          h("div", {}, `${fmtDate(v.from + "T12:00:00+08:00")} 至 ${fmtDate(v.to + "T12:00:00+08:00")}：服务 ${v.services} 次，共 ${minutesText(v.total_minutes)}`),
+          h("div", {}, `${fmtDay(v.from)} 至 ${fmtDay(v.to)}：服务 ${v.services} 次，共 ${minutesText(v.total_minutes)}`),
           h("div", { class: "muted" }, "开具于 ", fmtTime(v.issued_at)))
         : h("div", { class: "error", test: "error" }, "证明无效或已作废"));
     }, form);

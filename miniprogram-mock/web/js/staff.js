@@ -1,6 +1,6 @@
 // Staff (社区工作者): pending 双报到 reports, the community's tasks, 微心愿 to approve, new task.
 import { get, me, newKey, post } from "./api.js";
-import { badge, busy, field, fmtTime, go, h, isoToLocal, localToIso, ok, route, section } from "./core.js";
+import { badge, busy, field, fmtTime, go, h, isoToLocal, localToIso, num, ok, reasonFirst, route, section } from "./core.js";
 import { roleScope } from "./session.js";
 import { skillChips, skillNames } from "./member.js";
 import { linkGrid, STAFF_LINKS } from "./partywork.js";
@@ -24,10 +24,7 @@ function decision(path, done, test = "") {
     done(res.status || (approve ? "approved" : "rejected"));
   });
   const approve = h("button", { class: "small", test: test + "approve", onclick: () => decide(true, approve) }, "通过");
-  const reject = h("button", { class: "small ghost", test: test + "reject", onclick: () => {
-    if (reason.hidden) { reason.hidden = false; reason.focus(); return; }
-    decide(false, reject);
-  } }, "驳回");
+  const reject = h("button", { class: "small ghost", test: test + "reject", onclick: reasonFirst(reason, () => decide(false, reject)) }, "驳回");
   return { buttons: [approve, reject], below: [reason, out] };
 }
 
@@ -43,16 +40,19 @@ function reportItem(r) {
   return li;
 }
 
-// A unit's 报到 to the community: what it offers and what it needs.
+// What a unit's 报到 offers and asks for, a line each.
+export const offers = (r) => [
+  (r.resources || []).length ? h("div", { class: "muted" }, "资源：", r.resources.join("、")) : null,
+  (r.needs || []).length ? h("div", { class: "muted" }, "需求：", r.needs.join("、")) : null];
+
+// A unit's 报到 to the community, to approve or reject.
 function unitReportItem(r) {
   const name = r.unit_name || `单位${r.unit_id}`;
   const d = decision(`/unit-reports/${r.id}/decision`,
     (status) => li.replaceChildren(h("div", { test: "decided-unit-report" }, name, " ", badge(status))), "unit-");
   const li = h("li", { test: "pending-unit-report" },
     h("div", { class: "row" }, h("div", { class: "grow" }, h("h3", {}, name),
-      (r.resources || []).length ? h("div", { class: "muted" }, "资源：", r.resources.join("、")) : null,
-      (r.needs || []).length ? h("div", { class: "muted" }, "需求：", r.needs.join("、")) : null,
-      h("div", { class: "muted" }, "提交于 ", fmtTime(r.created_at))), ...d.buttons),
+      offers(r), h("div", { class: "muted" }, "提交于 ", fmtTime(r.created_at))), ...d.buttons),
     ...d.below);
   return li;
 }
@@ -139,7 +139,6 @@ route("/staff/new-task", "发布任务", async (view) => {
     (p) => { f.lat.value = p.coords.latitude.toFixed(6); f.lng.value = p.coords.longitude.toFixed(6); }) }, "使用当前位置");
   const out = h("div", { test: "task-result" });
   const submit = h("button", { class: "block", type: "submit", test: "task-submit" }, "发布");
-  const num = (el) => (el.value === "" ? null : Number(el.value));
   const idem = newKey(); // this form's task: submitting again after a lost answer does not post it twice
   const form = h("form", { onsubmit: (e) => {
     e.preventDefault();

@@ -1,7 +1,7 @@
 // Staff's records: the quarter's ratings of the community's members (they go back to the
 // members' units with their figures), the 台账 exports, and the time bank's rules.
 import { api, get, post } from "./api.js";
-import { badge, busy, field, h, ok, route, section } from "./core.js";
+import { badge, busy, field, h, num, ok, route, section } from "./core.js";
 import { ledgerExport, quarterLabel, quarters } from "./jobs.js";
 import { approvedMembers } from "./partywork.js";
 import { staffCommunity } from "./staff.js";
@@ -56,7 +56,6 @@ route("/staff/policy", "积分规则", async (view) => {
   const expiry = h("input", { name: "expiry_months", type: "number", min: 1, value: now.expiry_months ?? "", placeholder: "永不过期", test: "policy-expiry" });
   const out = h("div", { test: "policy-result" });
   const submit = h("button", { class: "block", type: "submit", test: "policy-submit" }, "保存规则");
-  const num = (el) => (el.value === "" ? null : Number(el.value));
   const form = h("form", { onsubmit: (e) => {
     e.preventDefault();
     busy(submit, out, async () => {

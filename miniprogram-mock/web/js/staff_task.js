@@ -1,7 +1,7 @@
 // Staff at the task: the live check-in/out QR (refreshes itself before it expires), who came,
 // and confirming the attendances so the points are awarded.
 import { get, newKey, post } from "./api.js";
-import { badge, busy, every, fmtTime, h, minutesText, ok, route, section } from "./core.js";
+import { badge, busy, every, fmtTime, h, minutesText, ok, reasonFirst, route, section } from "./core.js";
 import { qrPanel } from "./qr.js";
 
 // A claimer's row. Not yet awarded: 补录 (minutes by hand, with a reason) and 缺席 beside it.
@@ -40,16 +40,13 @@ function taskActions(id, t, reload) {
     return h("div", {}, all, out);
   }
   const reason = h("input", { name: "reason", placeholder: "取消原因（将通知已报名的人）", test: "cancel-reason", hidden: true });
-  const cancel = h("button", { class: "block ghost", test: "cancel-task", onclick: () => {
-    if (reason.hidden) { reason.hidden = false; reason.focus(); return; }
-    busy(cancel, out, async () => {
-      await post(`/tasks/${id}/cancel`, { reason: reason.value.trim() });
-      reason.remove();
-      cancel.remove();
-      out.replaceChildren(ok("任务已取消，已通知报名的人"));
-      reload();
-    });
-  } }, "取消任务");
+  const cancel = h("button", { class: "block ghost", test: "cancel-task", onclick: reasonFirst(reason, () => busy(cancel, out, async () => {
+    await post(`/tasks/${id}/cancel`, { reason: reason.value.trim() });
+    reason.remove();
+    cancel.remove();
+    out.replaceChildren(ok("任务已取消，已通知报名的人"));
+    reload();
+  })) }, "取消任务");
   return h("div", {}, reason, cancel, out);
 }
 

@@ -1,10 +1,11 @@
 // Unit admin (单位党组织): our members and their report status (and the roster they are matched
 // against), the unit's own 报到 to communities, their needs to pledge to, a quarter's feedback, the export.
 import { api, get, me, post } from "./api.js";
-import { badge, busy, field, fmtTime, h, minutesText, ok, route, say, section } from "./core.js";
+import { badge, busy, field, fmtTime, h, minutesText, ok, route, say, section, words } from "./core.js";
 import { jobPanel, quarterLabel, quarters } from "./jobs.js";
 import { picker } from "./member.js";
 import { roleScope } from "./session.js";
+import { offers } from "./staff.js";
 
 const nameOf = (m) => m.name || m.user_name || (m.user && m.user.name) || `用户${m.user_id}`;
 const communityOf = (m) => m.community_name || (m.community && (m.community.name || m.community)) || "—";
@@ -14,8 +15,6 @@ const reportStatus = (m) => m.report_status || (m.report && m.report.status) || 
 const exportPanel = (unitId, period) => jobPanel("导出所选季度的反馈（Excel）",
   async () => (await post(`/units/${unitId}/feedback-exports`, { period: period.value })).job_id,
   () => `单位反馈-${period.value}.xlsx`);
-
-const words = (input) => input.value.split(/[,，、\s]+/).map((t) => t.trim()).filter(Boolean);
 
 // Add someone to the roster (name and phone): their report is matched to the unit by phone.
 function rosterForm(unitId, reload) {
@@ -43,8 +42,7 @@ function unitReports(box, unitId) {
     if (!page.items.length) return h("div", { class: "empty" }, "本单位还没有向社区报到");
     return h("ul", { class: "list" }, page.items.map((r) => h("li", { test: "unit-report" },
       h("h3", {}, r.community_name || `社区${r.community_id}`, " ", badge(r.status)),
-      (r.resources || []).length ? h("div", { class: "muted" }, "资源：", r.resources.join("、")) : null,
-      (r.needs || []).length ? h("div", { class: "muted" }, "需求：", r.needs.join("、")) : null,
+      offers(r),
       r.reason ? h("div", { class: "muted" }, "驳回原因：", r.reason) : null,
       h("div", { class: "muted" }, "提交于 ", fmtTime(r.created_at)))));
   });
