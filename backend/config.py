@@ -62,6 +62,9 @@ class Config:
     HOUSEHOLD_LINK_LIMIT = _int("HOUSEHOLD_LINK_LIMIT", 5)
     HOUSEHOLD_VISIT_DAYS = _int("HOUSEHOLD_VISIT_DAYS", 30)
     PRIVACY_POLICY_VERSION = os.environ.get("PRIVACY_POLICY_VERSION", "2026-11")
+    # A street dashboard's figures are shared by its readers this many seconds (0: computed per
+    # request); the cron computes the ones being read before they go stale (dashboard_cache).
+    STREET_DASHBOARD_MAX_AGE = _int("STREET_DASHBOARD_MAX_AGE", 300)
 
     API_TITLE = "社区党建 API"
     API_VERSION = "v1"
@@ -98,3 +101,4 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = _db_url(os.environ.get("TEST_DATABASE_URL")) or "sqlite:///" + str(INSTANCE / "test.db")
     REDIS_URL = os.environ.get("TEST_REDIS_URL")
     EMBEDDED_REDIS_PATH = str(INSTANCE / "test-redis.db")
+    STREET_DASHBOARD_MAX_AGE = 0  # figures as the test just wrote them; the cache's own tests set it

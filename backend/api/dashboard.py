@@ -69,6 +69,8 @@ class CommunityRow(ma.Schema):
 
 class DashboardSchema(ma.Schema):
     period = ma.fields.String()
+    as_of = LocalDateTime(metadata={"description": "when these figures were computed: a street's are shared by its "
+                                                   "readers for up to STREET_DASHBOARD_MAX_AGE seconds (default 300)"})
     starts_at = LocalDateTime()
     ends_at = LocalDateTime()
     report_rate = ma.fields.Float(allow_none=True, metadata={"description": "0..1; null when no unit lists anyone"})

@@ -13,7 +13,7 @@ from backend.db import utcnow
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.orgs.models import Community, Street
-from backend.oversight import figures
+from backend.oversight import dashboard_cache, figures
 from backend.oversight.sqltime import months_of, period_bounds
 from backend.reports.services import months_before
 
@@ -122,19 +122,36 @@ def community_dashboard(actor: User, community_id: int, period: str | None = Non
     policy.require_community_reader(actor, community_id)
     period = period or default_period(now)
     c = db.session.get(Community, community_id)
-    out = _figures([community_id], period, now or utcnow())
+    as_of = now or utcnow()
+    out = _figures([community_id], period, as_of)
     row = out["per"][community_id]
-    return {**out["total"], "community": {"id": c.id, "name": c.name},
+    return {**out["total"], "as_of": as_of, "community": {"id": c.id, "name": c.name},
             "report_rate": row["report_rate"], "report_counts": {"reported": row["reported"], "listed": row["listed"]}}
 
 
 def street_dashboard(actor: User, street_id: int, period: str | None = None, now: datetime | None = None) -> dict:
-    """A street's figures for a period, in total and per community (its street_admin, admin)."""
+    """A street's figures for a period, in total and per community (its street_admin, admin).
+
+    Served from the shared cache (dashboard_cache) for STREET_DASHBOARD_MAX_AGE seconds; `as_of`
+    says when they were computed. An explicit `now` (figures as of another instant) is computed."""
     street = db.session.get(Street, street_id)
     if street is None:
         raise NotFound("街道不存在")
     policy.require_street_admin(actor, street_id)
     period = period or default_period(now)
+    period_bounds(period)  # a bad period is refused before anything is looked up or computed
+    if now is not None:
+        return {**street_figures(street_id, period, now), "as_of": now}
+    return dashboard_cache.served(current_app.extensions["redis"], street_id, period,
+                                  lambda: street_figures(street_id, period),
+                                  current_app.config["STREET_DASHBOARD_MAX_AGE"])
+
+
+def street_figures(street_id: int, period: str, now: datetime | None = None) -> dict:
+    """The street dashboard's figures, computed (no permission check: the caller's, or the cron's)."""
+    street = db.session.get(Street, street_id)
+    if street is None:
+        raise NotFound("街道不存在")
     communities = list(db.session.execute(
         select(Community.id, Community.name).where(Community.street_id == street_id).order_by(Community.id)))
     cids = [c.id for c in communities]

@@ -133,6 +133,7 @@ def test_community_dashboard_for_its_staff(phone, city, reported_member, claimed
     assert page.inner_text("[data-test=report-rate]") == "50.0%"
     assert "报到 1 人 / 单位名册 2 人" in page.inner_text("[data-test=report-counts]")
     assert page.inner_text("[data-test=tasks]") == "1"
+    assert page.inner_text("[data-test=as-of]").startswith("数据更新于 ")
     assert page.locator("[data-test=chart-report-rate]").count() == 0
     p.shot("community-dashboard")
 

@@ -1,7 +1,7 @@
 // Street admin / admin: the dashboard, with 报到率 per community as bars and minutes per month
 // as stacked bars (scanned + manual), drawn in SVG here (no chart library).
 import { get, me, post } from "./api.js";
-import { busy, currentQuarter, field, h, minutesText, ok, route, section } from "./core.js";
+import { busy, currentQuarter, field, fmtTime, h, minutesText, ok, route, section } from "./core.js";
 import { jobPanel, ledgerExport, quarterLabel, quarters } from "./jobs.js";
 import { roleScope } from "./session.js";
 import { staffCommunity } from "./staff.js";
@@ -78,7 +78,9 @@ function dashboard(d) {
         stat("发放积分", d.points_issued, "points-issued"), stat("兑换积分", d.points_spent),
         stat("微心愿", `${wishes.fulfilled ?? 0}/${wishes.posted ?? 0}`), stat("三会一课出勤", d.meeting_attendance_rate == null ? "—" : `${pct(d.meeting_attendance_rate).toFixed(0)}%`),
         stat("需求对接", d.needs_fulfilled), stat("沉默党员", Array.isArray(d.quiet_members) ? d.quiet_members.length : d.quiet_members)),
-      d.report_counts ? h("div", { class: "muted", test: "report-counts" }, `报到 ${d.report_counts.reported} 人 / 单位名册 ${d.report_counts.listed} 人`) : null),
+      d.report_counts ? h("div", { class: "muted", test: "report-counts" }, `报到 ${d.report_counts.reported} 人 / 单位名册 ${d.report_counts.listed} 人`) : null,
+      // a street's figures are shared for a few minutes: say how fresh they are
+      d.as_of ? h("div", { class: "muted", test: "as-of" }, `数据更新于 ${fmtTime(d.as_of)}`) : null),
     d.community ? null : h("div", { class: "card" }, h("h2", {}, "各社区报到率"),
       communities.length ? rateBars(communities) : h("div", { class: "empty" }, "暂无社区数据")),
     h("div", { class: "card" }, h("h2", {}, "每月服务时长"), legend(),
