@@ -133,3 +133,16 @@ def test_an_export_enqueued_on_one_is_built_by_either_worker(app, machines, city
             break
         time.sleep(0.5)
     assert status.get("status") == "finished" and status.get("result_url"), status
+
+
+def test_a_street_dashboard_computed_on_one_is_served_by_the_other(machines, city):
+    """The figures are computed once and shared through Redis (STREET_DASHBOARD_MAX_AGE, 300 s
+    in production), whichever process a street admin's next request reaches."""
+    headers = _login(machines.a, "streetadm")
+    url = f"/api/v1/streets/{city.street.id}/dashboard"
+    first = requests.get(machines.a + url, headers=headers, timeout=30)
+    assert first.status_code == 200, first.text
+    running_task(city.c1.id, [city.member])  # one more task: a fresh computation would count it
+    second = requests.get(machines.b + url, headers=headers, timeout=30)
+    assert second.status_code == 200, second.text
+    assert second.json() == first.json() and second.json()["as_of"] == first.json()["as_of"]
