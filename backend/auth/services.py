@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth import policy, tokens
 from backend.auth.models import ROLE_SCOPE, ROLES, RoleGrant, User
 from backend.db import utcnow
-from backend.errors import Forbidden, NotFound, ValidationFailed
+from backend.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.orgs.models import Community, Street, Unit
 from backend.wechat.client import code_to_session
@@ -104,15 +104,20 @@ def grant_role(actor: User | None, user_id: int, role: str, **scope) -> RoleGran
 
 
 def _audit_grant(actor: User | None, grant: RoleGrant) -> None:
-    """The audit row of a new grant, placed in the street it concerns (for street_admin reads)."""
+    """The audit row of a new grant."""
+    _audit(actor, "role.grant", grant, after={"user_id": grant.user_id, **grant.as_dict()})
+
+
+def _audit(actor: User | None, action: str, grant: RoleGrant, *, before: dict | None = None,
+           after: dict | None = None) -> None:
+    """An audit row about a grant, placed in the street it concerns (for street_admin reads)."""
     from backend.audit.services import record
 
     street_id = grant.street_id
     if grant.unit_id is not None:
         street_id = db.session.scalar(select(Unit.street_id).where(Unit.id == grant.unit_id))
-    record(actor.id if actor else None, "role.grant", "role_grant", grant.id,
-           after={"user_id": grant.user_id, **grant.as_dict()}, community_id=grant.community_id,
-           street_id=street_id)
+    record(actor.id if actor else None, action, "role_grant", grant.id, before=before, after=after,
+           community_id=grant.community_id, street_id=street_id)
 
 
 def revoke_role(user_id: int, role: str, **scope) -> int:
@@ -129,6 +134,57 @@ def revoke_role(user_id: int, role: str, **scope) -> int:
     if user is not None:
         db.session.expire(user, ["roles"])
     return n
+
+
+# Roles that act for a scope and are managed by people (POST /roles, GET /roles, DELETE /roles/{id});
+# a member's role follows their 双报到 report instead.
+MANAGED = {r: ROLE_SCOPE[r] for r in ("staff", "unit_admin", "street_admin", "admin")}
+
+
+def role_holders(actor: User, scope: dict) -> tuple[str, Select]:
+    """(role, query of its live grants) for one scope: {"community_id"} → staff, {"unit_id"} →
+    unit_admin, {"street_id"} → street_admin, {} → admin. Only someone who may grant that role
+    there may list it (admin; a street_admin within the street; staff: its own community's staff)."""
+    clean = {k: v for k, v in scope.items() if v is not None}
+    if len(clean) > 1:
+        raise ValidationFailed(details={"community_id": ["只能指定社区、单位、街道之一"]})
+    role = next(r for r, column in MANAGED.items() if (column in clean) or (column is None and not clean))
+    if clean:
+        (column, value), = clean.items()
+        model = {"community_id": Community, "unit_id": Unit, "street_id": Street}[column]
+        if db.session.get(model, value) is None:
+            raise NotFound("对象不存在")
+    if not may_grant(actor, role, clean):
+        raise Forbidden("无权查看该范围的角色")
+    q = select(RoleGrant).where(RoleGrant.role == role, RoleGrant.revoked_at.is_(None),
+                                *[getattr(RoleGrant, c) == v for c, v in clean.items()])
+    return role, q
+
+
+def revoke_grant(actor: User, grant_id: int) -> bool:
+    """Revoke one grant (someone who may grant that role in that scope; never one's own).
+    The row stays as history; the holder's next request no longer has the role. Audited.
+    False when it was revoked already (nothing changes)."""
+    grant = db.session.get(RoleGrant, grant_id, with_for_update=True, populate_existing=True)
+    if grant is None:
+        raise NotFound("角色不存在")
+    column = ROLE_SCOPE.get(grant.role)
+    if not may_grant(actor, grant.role, {column: getattr(grant, column)} if column else {}):
+        raise Forbidden("无权撤销该角色")
+    if grant.role not in MANAGED:
+        raise InvalidState("党员身份随双报到变更，不在此撤销")
+    if grant.user_id == actor.id:
+        raise Forbidden("不能撤销自己的角色，请由其他管理员操作")
+    if grant.revoked_at is not None:
+        return False
+    grant.revoked_at = utcnow()
+    db.session.flush()
+    user = db.session.get(User, grant.user_id)
+    if user is not None:
+        db.session.expire(user, ["roles"])
+    _audit(actor, "role.revoke", grant, before={"user_id": grant.user_id, **grant.as_dict()},
+           after={"revoked_at": grant.revoked_at})
+    return True
 
 
 def display_names(user_ids) -> dict[int, str]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app
+from sqlalchemy import select
 
 from backend.auth import tokens
+from backend.auth.models import RoleGrant
 from backend.auth.services import grant_role
 from backend.extensions import db
 from backend.orgs import services as orgs
@@ -53,6 +55,9 @@ class ForeignWorld:
         reward = client.post(f"/api/v1/communities/{city.c3.id}/rewards", headers=self.owners[0],
                              json={"name": "外社区礼品", "points": 5, "stock": 50}).get_json()
         self.memo[("rewards", "reward_id")] = reward["id"]  # in stock, for the foreign redemption
+        # c3's staff member's own grant: nobody of the first street may revoke it
+        self.memo[("roles", "grant_id")] = db.session.scalar(select(RoleGrant.id).where(
+            RoleGrant.user_id == city.staff3.id, RoleGrant.role == "staff", RoleGrant.revoked_at.is_(None)))
 
     def stranger_report(self) -> None:
         """The stranger reports in to c3 with the canary name and phone."""
