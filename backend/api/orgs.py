@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from backend.api.common import PageArgs, current_user, paginate
+from backend.api.common import PageArgs, current_user, idempotent, paginate
 from backend.audit.services import record
 from backend.auth import policy
 from backend.orgs import services
@@ -96,6 +96,7 @@ def list_communities(args):
 
 
 @blp.post("/communities")
+@idempotent
 @blp.arguments(CreateCommunity)
 @blp.response(201, CommunitySchema)
 def create_community(args):
@@ -126,6 +127,7 @@ def list_grids(community_id):
 
 
 @blp.post("/communities/<int:community_id>/grids")
+@idempotent
 @blp.arguments(CreateGrid)
 @blp.response(201, GridSchema)
 def create_grid(args, community_id):
@@ -148,6 +150,7 @@ def list_units(args):
 
 
 @blp.post("/units")
+@idempotent
 @blp.arguments(CreateUnit)
 @blp.response(201, UnitSchema)
 def create_unit(args):

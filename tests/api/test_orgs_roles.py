@@ -103,3 +103,20 @@ def test_street_admin_creates_units_and_named_communities_only_in_own_street(cli
     assert db.session.scalar(select(func.count()).select_from(Street)) == streets  # rolled back, nothing left
     admin = client.post("/api/v1/units", json={"name": "无街道单位"}, headers=login("admin"))
     assert admin.status_code == 201 and admin.get_json()["street_id"] is None
+
+
+def test_org_creates_answer_a_retry_under_one_key_once(client, city, login):
+    from sqlalchemy import func, select
+
+    from backend.extensions import db
+    from backend.orgs.models import Community, Grid, Unit
+
+    street, staff = login("streetadm"), login("staff1")
+    for path, body, headers, model in (
+            ("/api/v1/communities", {"name": "重试社区", "street_id": city.street.id}, street, Community),
+            ("/api/v1/units", {"name": "重试单位", "kind": "企业", "street_id": city.street.id}, street, Unit),
+            (f"/api/v1/communities/{city.c1.id}/grids", {"name": "重试网格"}, staff, Grid)):
+        h = {**headers, "Idempotency-Key": f"k-{model.__name__}"}
+        first, again = (client.post(path, json=body, headers=h) for _ in range(2))
+        assert first.status_code == again.status_code == 201 and again.get_json() == first.get_json()
+        assert db.session.scalar(select(func.count(model.id)).where(model.name == body["name"])) == 1

@@ -13,6 +13,7 @@ import "./staff_records.js";
 import "./unit.js";
 import "./street.js";
 import "./admin.js";
+import "./orgs.js";
 import "./partywork.js";
 
 const TABS = {

@@ -44,7 +44,9 @@ route("/me", "我的", async (view) => {
   const consentBox = h("div");
   view.append(
     h("div", { class: "card" }, h("h2", { test: "greeting" }, "你好，", user.name || user.nickname),
-      h("div", { class: "muted" }, isMember ? "在职党员 · 已报到" : "居民")),
+      h("div", { class: "muted" }, isMember ? "在职党员 · 已报到" : "居民"),
+      // staff or an admin grant roles by this number
+      h("div", { class: "muted", test: "user-id" }, `用户编号 ${user.id}`)),
     reportCard(user),
     h("div", { class: "card" }, h("div", { class: "grid" }, actions.map(([href, i, t]) => h("a", { href }, h("span", { class: "i" }, i), t)))),
     h("div", { class: "card" }, h("h2", {}, "为您推荐"), tasksBox),

@@ -117,6 +117,7 @@ route("/street", "街道看板", async (view, _params, query) => {
     controls.append(field("街道", pick));
   }
   controls.append(field("统计周期", period));
+  controls.append(h("a", { class: "btn block ghost", href: "#/orgs", test: "go-orgs" }, "组织与角色（社区、单位、人员）"));
   if ((user.roles || []).some((r) => r.role === "admin")) {
     controls.append(h("a", { class: "btn block ghost", href: "#/admin", test: "go-admin" }, "系统管理（账本校验、操作日志、消息推送）"));
   }
