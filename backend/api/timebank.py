@@ -11,13 +11,14 @@ from backend.api.common import (LocalDateTime, PageArgs, caller_only, claimed_ca
                                 cursor_id, idempotent, login_in_handler, page_of, page_schema)
 from backend.audit.services import record
 from backend.auth import policy
+from backend.auth.services import display_names
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
 from backend.replay.services import MAX_KEY
 from backend.rewards.services import refund
-from backend.timebank import idempotency, leaderboard as boards, service
+from backend.timebank import idempotency, journal, leaderboard as boards, service
 from backend.timebank import policy as tb_policy
-from backend.timebank.models import Transfer
+from backend.timebank.models import TRANSFER_KINDS, Transfer
 from backend.timebank.statement import wallet_statement
 from backend.timebank.verify import verify
 
@@ -206,6 +207,42 @@ def reverse_transfer(args, transfer_id):
     record(user.id, "transfer.reverse", "transfer", original.id, after={"reversal_id": t.id, "amount": t.amount,
            "reason": args["reason"]}, community_id=community_id)
     return t
+
+
+class CommunityTransfersArgs(PageArgs):
+    kind = ma.fields.String(load_default=None, validate=ma.validate.OneOf(TRANSFER_KINDS))
+    user_id = ma.fields.Integer(load_default=None, metadata={"description": "only this person's transfers"})
+
+
+class CommunityTransfer(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String()
+    amount = ma.fields.Integer()
+    direction = ma.fields.String(metadata={"description": "out: from the community's account (an earning); in: into it"})
+    account = ma.fields.String(metadata={"description": "the community's account: issuance, rewards or expiry"})
+    user_id = ma.fields.Integer(allow_none=True, metadata={"description": "the person on the other side"})
+    name = ma.fields.String(allow_none=True, metadata={"description": "their real name or nickname (never a phone)"})
+    memo = ma.fields.String()
+    created_at = LocalDateTime()
+    actor_id = ma.fields.Integer(allow_none=True)
+    reverses_id = ma.fields.Integer(allow_none=True)
+    reversed_by = ma.fields.Integer(allow_none=True, metadata={"description": "the reversal's id, once reversed"})
+
+
+@blp.get("/communities/<int:community_id>/transfers")
+@blp.arguments(CommunityTransfersArgs, location="query")
+@blp.response(200, page_schema(CommunityTransfer, "CommunityTransferPage"))
+def community_transfers(args, community_id):
+    """积分流水 of the community's accounts, newest first (staff, its street_admin, admin):
+    earnings issued, redemptions, expiries and their reversals; ?kind=, ?user_id=."""
+    policy.require_community_reader(current_user(), community_id)
+    rows = journal.community_transfers(db.session, community_id, limit=args["limit"] + 1,
+                                       before_id=cursor_id(args["cursor"]), kind=args["kind"], user_id=args["user_id"])
+    page = page_of(rows, args["limit"], "id")
+    names = display_names(r.user_id for r in page["items"])
+    for r in page["items"]:
+        r.name = names.get(r.user_id)
+    return page
 
 
 @blp.get("/communities/<int:community_id>/leaderboard")

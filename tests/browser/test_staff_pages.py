@@ -147,3 +147,43 @@ def test_staff_set_and_clear_the_time_bank_rules(phone, city):
     policy = db.session.get(TimebankPolicy, city.c1.id)
     assert (policy.daily_cap, policy.expiry_months) == (None, 12)
     p.shot("policy")
+
+
+def test_staff_find_a_wrong_earning_in_the_community_s_transfers_and_reverse_it(phone, city):
+    """积分流水: the community's earnings newest first; 冲正 asks for the reason, then the earning
+    shows as reversed and the reversal heads the list; the ledger still verifies."""
+    from sqlalchemy import select
+
+    from backend.timebank.earn import award
+    from backend.timebank.models import Transfer
+    from backend.timebank.verify import verify
+
+    for i, who in enumerate((city.member, city.member2)):
+        award(db.session, community_id=city.c1.id, actor_id=city.staff1.id, entries=[
+            {"user_id": who.id, "amount": 20 + i, "ref_type": "test", "ref_id": i, "memo": f"活动{i}"}])
+    db.session.commit()
+    p = phone("staff")
+    page = p.login("staff1")
+    page.click("a[href='#/staff/transfers']")
+    p.settle()
+    rows = page.locator("[data-test=transfer]")
+    assert rows.count() == 2 and "member2" in rows.nth(0).inner_text() and "+21" in rows.nth(0).inner_text()
+    wrong = rows.nth(0)
+    wrong.locator("[data-test=reverse]").click()
+    wrong.locator("[data-test=reverse]").click()  # no reason yet: asked for one
+    page.wait_for_selector("text=请填写冲正原因")
+    wrong.locator("[data-test=reverse-reason]").fill("记错人了")
+    wrong.locator("[data-test=reverse]").click()
+    page.wait_for_selector("[data-test=transfer] [data-test=reversed]")
+    p.settle()
+    assert page.locator("[data-test=transfer]").count() == 3
+    top = page.locator("[data-test=transfer]").nth(0).inner_text()
+    assert "冲正" in top and "−21" in top and page.locator("[data-test=transfer]").nth(0).locator("[data-test=reverse]").count() == 0
+    db.session.expire_all()
+    reversal = db.session.scalar(select(Transfer).where(Transfer.kind == "reverse"))
+    assert reversal.memo == "记错人了" and reversal.amount == 21
+    assert verify(db.session)["ok"]
+    page.select_option("[data-test=transfer-kind]", "earn")
+    p.settle()
+    assert page.locator("[data-test=transfer]").count() == 2
+    p.shot("transfers")

@@ -14,6 +14,7 @@ import "./unit.js";
 import "./street.js";
 import "./admin.js";
 import "./orgs.js";
+import "./ledger.js";
 import "./partywork.js";
 
 const TABS = {

@@ -452,5 +452,6 @@ route("/staff/needs", "共驻共建", async (view) => {
 export const STAFF_LINKS = [["#/staff/posts", "岗", "设岗定责"], ["#/staff/households", "家", "联系家庭"], ["#/staff/meetings", "会", "三会一课"],
   ["#/staff/quiet", "默", "沉默党员"], ["#/staff/needs", "建", "共驻共建"], ["#/staff/evaluations", "评", "党员评价"],
   ["#/staff/exports", "账", "台账导出"], ["#/staff/dashboard", "看", "社区看板"],
-  ["#/staff/policy", "规", "积分规则"], ["#/staff/team", "人", "工作人员"]];
+  ["#/staff/policy", "规", "积分规则"], ["#/staff/team", "人", "工作人员"],
+  ["#/staff/transfers", "流", "积分流水"]];
 export const linkGrid = (links) => h("div", { class: "grid", test: "partywork-links" }, links.map(([href, i, t]) => h("a", { href }, h("span", { class: "i" }, i), t)));

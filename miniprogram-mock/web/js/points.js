@@ -4,7 +4,7 @@ import { busy, field, fmtDay, fmtTime, h, isoToLocal, minutesText, num, ok, rout
 import { staffCommunity } from "./staff.js";
 import { myCommunityId } from "./member.js";
 
-const KIND = { earn: "服务奖励", redeem: "积分兑换", donate: "积分转赠", reverse: "冲正", expire: "积分过期", adjust: "调整", close: "注销" };
+export const KIND = { earn: "服务奖励", redeem: "积分兑换", donate: "积分转赠", reverse: "冲正", expire: "积分过期", adjust: "调整", close: "注销" };
 
 async function accountCard() {
   const a = await get("/me/account");
