@@ -50,6 +50,8 @@ class DecisionArgs(ma.Schema):
 
 class ReportListArgs(PageArgs):
     status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(STATUSES))
+    q = ma.fields.String(load_default=None, validate=ma.validate.Length(max=50),
+                         metadata={"description": "only reports whose name contains this (a member picker's search)"})
 
 
 class MemberReportSchema(ma.Schema):
@@ -120,6 +122,6 @@ def decide_report(args, report_id):
 @blp.arguments(ReportListArgs, location="query")
 @blp.response(200, MemberReportPage)
 def list_community_reports(args, community_id):
-    """The community's member reports, newest first, optionally by status (staff)."""
-    query = services.community_member_reports(current_user(), community_id, args["status"])
+    """The community's member reports, newest first, optionally by status and ?q= a part of the name (staff)."""
+    query = services.community_member_reports(current_user(), community_id, args["status"], args["q"])
     return paginate(query, MemberReport.id, args["limit"], args["cursor"])

@@ -108,12 +108,15 @@ def read_member_report(user: User, report_id: int) -> MemberReport:
     return report
 
 
-def community_member_reports(user: User, community_id: int, status: str | None = None):
-    """A select() of the community's member reports (staff of the community), for paging."""
+def community_member_reports(user: User, community_id: int, status: str | None = None, name: str | None = None):
+    """A select() of the community's member reports (staff of the community), for paging;
+    `name`: those whose reported name contains it (a picker's search)."""
     policy.require_staff(user, community_id)
     q = select(MemberReport).where(MemberReport.community_id == community_id)
     if status:
         q = q.where(MemberReport.status == status)
+    if name:
+        q = q.where(MemberReport.name.contains(name, autoescape=True))
     return q
 
 

@@ -85,7 +85,7 @@ def test_member_logs_duty_and_visits_a_household(phone, partywork):
 def test_staff_sees_posts_households_meeting_quiet_and_needs(phone, partywork, city):
     p = phone("staff")
     page = p.login("staff1")
-    assert page.locator("[data-test=partywork-links] a").count() == 9
+    assert page.locator("[data-test=partywork-links] a").count() == 11
     page.click("a[href='#/staff/posts']")
     p.settle()
     post = page.locator("[data-test=staff-post]", has_text="楼栋长")
@@ -157,7 +157,8 @@ def test_staff_set_up_a_post_a_household_a_meeting_and_a_reward(phone, city, rep
     post = page.locator("[data-test=staff-post]", has_text="垃圾分类督导员")
     post.wait_for()
     assert "2 个席位，空 2" in post.inner_text() and "每月 20 分" in post.inner_text()
-    post.locator("[data-test=appoint-member]").select_option(label="张卫国")
+    post.locator("[data-test=appoint-member]").fill("卫国")
+    post.locator("[data-test=appoint-member-option]", has_text="张卫国").click()
     post.locator("[data-test=appoint]").click()
     page.wait_for_selector("[data-test=staff-post]:has-text('垃圾分类督导员') [data-test=holders]:has-text('张卫国')")
     assert "空 1" in page.locator("[data-test=staff-post]", has_text="垃圾分类督导员").inner_text()
@@ -196,7 +197,8 @@ def test_staff_set_up_a_post_a_household_a_meeting_and_a_reward(phone, city, rep
     hh = page.locator("[data-test=staff-household]", has_text="王秀英")
     hh.wait_for()
     assert "独居老人、低保户" in hh.inner_text() and "未安排" in hh.inner_text()
-    hh.locator("[data-test=link-member]").select_option(label="张卫国")
+    hh.locator("[data-test=link-member]").fill("张")
+    hh.locator("[data-test=link-member-option]", has_text="张卫国").click()
     hh.locator("[data-test=link]").click()
     page.wait_for_selector("[data-test=staff-household]:has-text('王秀英') [data-test=linked]:has-text('张卫国')")
     p.shot("new-household")
@@ -250,8 +252,9 @@ def test_staff_set_up_a_post_a_household_a_meeting_and_a_reward(phone, city, rep
     assert member_page.locator("[data-test=reward]", has_text="洗衣液一瓶").count() == 0
 
 
-def test_staff_pick_from_every_approved_member_past_the_first_page(phone, city):
-    """The member pickers read the approved reports page after page (100 a page), not only the newest."""
+def test_staff_find_any_approved_member_by_name_in_a_large_community(phone, city):
+    """105 approved members: the pickers search by name on the server, so the oldest (past the
+    newest hundred) is found and appointed; the rating list shows all 105 and narrows by name."""
     from backend.partywork import duty
     from backend.reports.services import decide_member_report, file_member_report
     from backend.seed import user_for
@@ -266,6 +269,18 @@ def test_staff_pick_from_every_approved_member_past_the_first_page(phone, city):
     p = phone("staff")
     page = p.login("staff1")
     p.go("#/staff/posts")
-    options = page.locator("[data-test=staff-post] [data-test=appoint-member] option")
-    assert options.count() == 106  # "选择党员" and all 105
-    assert page.locator("[data-test=appoint-member] option", has_text="党员000").count() == 1  # the oldest too
+    post = page.locator("[data-test=staff-post]", has_text="楼栋长")
+    post.locator("[data-test=appoint]").click()
+    page.wait_for_selector("text=请先搜索并选择党员")  # nothing picked yet
+    post.locator("[data-test=appoint-member]").fill("000")
+    options = post.locator("[data-test=appoint-member-option]")
+    page.wait_for_function("() => document.querySelectorAll('[data-test=appoint-member-option]').length === 1")
+    assert options.first.inner_text().startswith("党员000")  # the oldest too
+    options.first.click()
+    post.locator("[data-test=appoint]").click()
+    page.wait_for_selector("[data-test=staff-post]:has-text('楼栋长') [data-test=holders]:has-text('党员000')")
+    p.go("#/staff/evaluations")
+    assert page.locator("[data-test=member-rating]").count() == 105
+    page.fill("[data-test=rating-search]", "党员10")  # 党员100 to 党员104
+    page.wait_for_function("() => document.querySelectorAll('[data-test=member-rating]').length === 5")
+    assert page.locator("[data-test=member-rating]", has_text="党员104").count() == 1

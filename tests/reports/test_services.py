@@ -72,3 +72,28 @@ def test_demo_seed(client, login):
     view = client.get(f"/api/v1/units/{uid}/members", headers=unit).get_json()
     assert view["counts"]["total"] >= 5 and view["counts"]["reported"] >= 1 and view["counts"]["not_reported"] >= 1
     assert all("****" in i["phone"] for i in view["items"])
+
+
+def test_staff_search_the_community_s_reports_by_name(client, city, login):
+    from backend.seed import user_for
+
+    for name in ("张卫国", "张伟", "李建国", "50%_张"):
+        person = user_for(f"q-{name}", name=name)
+        report = services.file_member_report(person, community_id=city.c1.id, unit_id=city.u1.id, name=name,
+                                             phone="13900001111")
+        if name != "张伟":
+            services.decide_member_report(city.staff1, report.id, True)
+    db.session.commit()
+    staff = login("staff1")
+
+    def names(**query):
+        resp = client.get(f"/api/v1/communities/{city.c1.id}/member-reports", query_string=query, headers=staff)
+        assert resp.status_code == 200, resp.get_json()
+        return sorted(r["name"] for r in resp.get_json()["items"])
+
+    assert names(q="张") == ["50%_张", "张伟", "张卫国"]
+    assert names(q="张", status="approved") == ["50%_张", "张卫国"]
+    assert names(q="建国") == ["李建国"] and names(q="%") == ["50%_张"] and names(q="_") == ["50%_张"]
+    assert names(q="王") == []
+    resp = client.get(f"/api/v1/communities/{city.c1.id}/member-reports", query_string={"q": "x" * 51}, headers=staff)
+    assert resp.status_code == 422

@@ -74,19 +74,21 @@ async function consents(box) {
   }));
 }
 
-// A search box over GET /communities?q= or /units?q=; `onPick(item)` when one is chosen.
-export function picker(kind, placeholder, onPick, name) {
-  const input = h("input", { name, placeholder, autocomplete: "off", test: kind + "-search" });
-  const results = h("div", { class: "results", test: kind + "-results", hidden: true });
-  const chosen = h("div", { class: "muted", test: kind + "-chosen" });
+// A search box: `find(q)` gives the items for what is typed (each with a name), `onPick(item)`
+// when one is chosen; `test` names the input, `parts` the rest (parts-results, -option, -chosen).
+export function searchBox({ test, parts = test, placeholder, name, find, onPick, detail = () => "" }) {
+  const input = h("input", { name, placeholder, autocomplete: "off", test });
+  const results = h("div", { class: "results", test: parts + "-results", hidden: true });
+  const chosen = h("div", { class: "muted", test: parts + "-chosen" });
   let timer = null;
   const search = async () => {
     results.hidden = false;
     results.replaceChildren(h("div", { class: "loading" }, "搜索中…"));
     try {
-      const page = await get("/" + kind, { q: input.value.trim() });
-      results.replaceChildren(...(page.items.length ? page.items.map((it) => h("div", { test: kind + "-option",
-        onclick: () => { clearTimeout(timer); results.hidden = true; input.value = it.name; chosen.textContent = "已选择：" + it.name; onPick(it); } }, it.name))
+      const items = await find(input.value.trim());
+      results.replaceChildren(...(items.length ? items.map((it) => h("div", { test: parts + "-option",
+        onclick: () => { clearTimeout(timer); results.hidden = true; input.value = it.name; chosen.textContent = "已选择：" + it.name; onPick(it); } },
+        it.name, detail(it)))
         : [h("div", { class: "empty" }, "没有找到")]));
     } catch (e) {
       results.replaceChildren(h("div", { class: "error" }, e.message));
@@ -96,6 +98,10 @@ export function picker(kind, placeholder, onPick, name) {
   input.addEventListener("focus", () => { if (!input.value) search(); });
   return h("div", {}, input, results, chosen);
 }
+
+// A search box over GET /communities?q= or /units?q=; `onPick(item)` when one is chosen.
+export const picker = (kind, placeholder, onPick, name) => searchBox({
+  test: kind + "-search", parts: kind, placeholder, name, onPick, find: async (q) => (await get("/" + kind, { q })).items });
 
 // The skills a report may name come from the API; this list only stands in if it cannot answer.
 const SKILLS = ["医疗护理", "法律咨询", "心理疏导", "教育辅导", "文艺宣传", "信息技术", "维修服务", "助老助残"];

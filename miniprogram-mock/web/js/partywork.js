@@ -4,7 +4,7 @@ import { api, get, keyedPost, me, newKey, post } from "./api.js";
 import { badge, busy, every, field, fmtDate, fmtDay, fmtTime, go, h, isoToLocal, localToIso, minutesText, num, ok, reasonFirst, route, say, section, words } from "./core.js";
 import { qrPanel } from "./qr.js";
 import { staffCommunity } from "./staff.js";
-import { myCommunityId } from "./member.js";
+import { myCommunityId, searchBox } from "./member.js";
 
 const LABEL = {
   pending: ["待确认", "warn"], confirmed: ["已确认", "ok"], active: ["在岗", "ok"], ended: ["已离岗", "grey"],
@@ -160,23 +160,36 @@ function confirmBox(box, path, confirmPath, key, render, what) {
   load();
 }
 
-// The community's approved members (for appointing to a post, linking to a household, rating),
-// fetched once per page, page after page up to a thousand; a select of them.
-export async function approvedMembers(cid) {
+// The community's approved members whose name contains `q` (all when empty), page after page up
+// to a thousand: the list a page rates them in.
+export async function approvedMembers(cid, q = null) {
   const out = [];
   let cursor = null;
   do {
-    const page = await get(`/communities/${cid}/member-reports`, { status: "approved", limit: 100, cursor });
+    const page = await get(`/communities/${cid}/member-reports`, { status: "approved", q, limit: 100, cursor });
     out.push(...page.items.map((r) => ({ id: r.user_id, name: r.name })));
     cursor = page.next_cursor;
   } while (cursor && out.length < 1000);
   return out;
 }
-const memberSelect = (members, test) => h("select", { name: "user_id", test },
-  h("option", { value: "" }, "选择党员"), members.map((m) => h("option", { value: m.id }, m.name)));
-const chosen = (select) => {
-  if (!select.value) throw say("请先选择党员");
-  return Number(select.value);
+
+// One approved member, found by typing a part of the name (however large the community);
+// `exclude`: user ids not to offer. chosen(picker) is the picked person's user id.
+function memberPicker(cid, test, exclude = new Set()) {
+  const box = h("div", { class: "grow" });
+  box.append(searchBox({
+    test, name: "user_id", placeholder: "输入姓名搜索党员",
+    find: async (q) => (await get(`/communities/${cid}/member-reports`, { status: "approved", q: q || null, limit: 20 }))
+      .items.filter((r) => !exclude.has(r.user_id)),
+    detail: (r) => h("span", { class: "muted" }, r.unit_name ? ` · ${r.unit_name}` : ""),
+    onPick: (r) => { box.dataset.userId = r.user_id; },
+  }));
+  box.addEventListener("input", () => { delete box.dataset.userId; });
+  return box;
+}
+const chosen = (picker) => {
+  if (!picker.dataset.userId) throw say("请先搜索并选择党员");
+  return Number(picker.dataset.userId);
 };
 
 function applicants(p, reload) {
@@ -198,9 +211,9 @@ function applicants(p, reload) {
   return box;
 }
 
-function postItem(p, members, reload) {
+function postItem(p, cid, reload) {
   const out = h("div");
-  const pick = memberSelect(members, "appoint-member");
+  const pick = memberPicker(cid, "appoint-member");
   const appoint = h("button", { class: "small", test: "appoint", onclick: () => busy(appoint, out, async () => {
     await post(`/duty-posts/${p.id}/holders`, { user_id: chosen(pick) });
     reload();
@@ -242,11 +255,10 @@ function postForm(cid, reload) {
 
 route("/staff/posts", "设岗定责", async (view) => {
   const cid = await staffCommunity();
-  const members = await approvedMembers(cid);
   const posts = h("div");
   const logs = h("div");
   const load = () => section(posts, async () => list((await get(`/communities/${cid}/duty-posts`)).items,
-    (p) => postItem(p, members, load), "staff-posts", "还没有设立岗位"));
+    (p) => postItem(p, cid, load), "staff-posts", "还没有设立岗位"));
   view.append(h("div", { class: "card" }, h("h2", {}, "岗位"), posts), h("div", { class: "card" }, h("h2", {}, "待确认的履职"), logs),
     h("div", { class: "card" }, h("h2", {}, "设立新岗位"), postForm(cid, load)));
   load();
@@ -254,11 +266,10 @@ route("/staff/posts", "设岗定责", async (view) => {
     (l) => h("li", { test: "pending-log" }, fmtDay(l.date), " · ", minutesText(l.minutes), " · ", l.note || ""), "履职记录");
 }, { back: true, name: "staff-posts" });
 
-function householdItem(hh, members, reload) {
+function householdItem(hh, cid, reload) {
   const out = h("div");
   const linked = new Set((hh.members || []).map((m) => m.user_id));
-  const free = members.filter((m) => !linked.has(m.id));
-  const pick = memberSelect(free, "link-member");
+  const pick = memberPicker(cid, "link-member", linked);
   const link = h("button", { class: "small", test: "link", onclick: () => busy(link, out, async () => {
     await post(`/households/${hh.id}/links`, { user_id: chosen(pick) });
     reload();
@@ -271,7 +282,7 @@ function householdItem(hh, members, reload) {
         await api("DELETE", `/households/${hh.id}/links/${m.user_id}`);
         reload();
       }) }, "解除"), " ")) : "未安排", " · 上次走访 ", fmtTime(hh.last_visited_at)),
-    free.length ? h("div", { class: "row" }, pick, link) : null, out);
+    h("div", { class: "row" }, pick, link), out);
 }
 
 function householdForm(cid, reload) {
@@ -301,12 +312,11 @@ function householdForm(cid, reload) {
 
 route("/staff/households", "联系家庭", async (view) => {
   const cid = await staffCommunity();
-  const members = await approvedMembers(cid);
   const box = h("div");
   const visits = h("div");
   const overdue = h("input", { type: "checkbox", test: "only-overdue" });
   const load = () => section(box, async () => list((await get(`/communities/${cid}/households`, { unvisited_days: overdue.checked ? 30 : null })).items,
-    (hh) => householdItem(hh, members, load), "staff-households", "没有符合条件的家庭"));
+    (hh) => householdItem(hh, cid, load), "staff-households", "没有符合条件的家庭"));
   overdue.addEventListener("change", load);
   view.append(h("div", { class: "card" }, h("label", {}, overdue, " 只看 30 天未走访"), box),
     h("div", { class: "card" }, h("h2", {}, "待确认的走访"), visits),

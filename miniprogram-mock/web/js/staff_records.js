@@ -1,7 +1,7 @@
 // Staff's records: the quarter's ratings of the community's members (they go back to the
 // members' units with their figures), the 台账 exports, and the time bank's rules.
 import { api, get, post } from "./api.js";
-import { badge, busy, field, h, num, ok, route, section } from "./core.js";
+import { badge, busy, field, h, later, num, ok, route, section } from "./core.js";
 import { ledgerExport, quarterLabel, quarters } from "./jobs.js";
 import { approvedMembers } from "./partywork.js";
 import { staffCommunity } from "./staff.js";
@@ -27,18 +27,27 @@ function ratingItem(cid, period, m, current) {
 
 route("/staff/evaluations", "党员评价", async (view) => {
   const cid = await staffCommunity();
-  const members = await approvedMembers(cid);
   const period = h("select", { name: "period", test: "period" }, quarters().map((p) => h("option", { value: p }, quarterLabel(p))));
+  const name = h("input", { name: "q", placeholder: "按姓名查找（可不填）", test: "rating-search" });
   const box = h("div");
   const load = () => section(box, async () => {
+    const q = name.value.trim();
+    const members = await approvedMembers(cid, q || null);
     const given = {};
-    for (const e of (await get(`/communities/${cid}/evaluations`, { period: period.value, limit: 100 })).items) given[e.user_id] = e;
-    if (!members.length) return h("div", { class: "empty" }, "本社区还没有报到通过的党员");
+    let cursor = null;
+    do { // every rating of the quarter, not only the newest hundred
+      const page = await get(`/communities/${cid}/evaluations`, { period: period.value, limit: 100, cursor });
+      for (const e of page.items) given[e.user_id] = e;
+      cursor = page.next_cursor;
+    } while (cursor);
+    if (!members.length) return h("div", { class: "empty" }, q ? "没有找到该党员" : "本社区还没有报到通过的党员");
     return h("ul", { class: "list", test: "ratings" }, members.map((m) => ratingItem(cid, period.value, m, given[m.id])));
   });
   period.addEventListener("change", load);
+  let timer = null;
+  name.addEventListener("input", () => { clearTimeout(timer); timer = later(300, load); });
   view.append(h("div", { class: "card" }, h("p", { class: "muted" }, "每季度对报到党员作出评价，随服务情况一并反馈给其所在单位。"),
-    field("季度", period), box));
+    field("季度", period), field("党员", name), box));
   load();
 }, { back: true, name: "staff-evaluations" });
 
