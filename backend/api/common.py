@@ -6,7 +6,6 @@ import functools
 import json
 from datetime import datetime, timezone
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from flask import current_app, make_response, request
@@ -15,13 +14,13 @@ from sqlalchemy import Select
 
 from backend.auth import callers, tokens
 from backend.auth.models import User
+from backend.clock import TZ
 from backend.db import retry_first_statement
 from backend.errors import AuthRequired
 from backend.extensions import db
 from backend.replay import services as answers
 from backend.replay.services import MAX_KEY
 
-TZ = ZoneInfo("Asia/Shanghai")
 _USER, _CALLER, _CLAIMED = "dangjian.user", "dangjian.caller", "dangjian.claimed"  # per request (environ)
 
 

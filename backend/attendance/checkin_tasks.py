@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, select, text
 
@@ -19,6 +18,7 @@ from backend.attendance.errors import CodeInvalid, NotCheckedIn, NotClaimed, Tas
 from backend.attendance.geo import fence
 from backend.attendance.models import ABSENT, CHECKED_IN, CHECKED_OUT, SOURCE_SCAN, Attendance
 from backend.auth.callers import Claimed, live_column
+from backend.clock import TZ
 from backend.db import DriverStatement, autocommit_connection, retry_first_statement
 from backend.errors import Conflict, InvalidState
 from backend.extensions import db
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from backend.attendance.services import Scan, Settings
 
 _A, _T, _C = Attendance.__table__, Task.__table__, TaskClaim.__table__
-TZ = ZoneInfo("Asia/Shanghai")
 
 
 class Stored(NamedTuple):

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import contextvars
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from backend.audit.models import AuditLog
+from backend.clock import TZ
 from backend.extensions import db
 
-TZ = ZoneInfo("Asia/Shanghai")
 request_meta: contextvars.ContextVar[dict] = contextvars.ContextVar("audit_request_meta", default={})
 
 

@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from backend.auth.models import User
 from backend.auth.services import lock_person
+from backend.clock import TZ
 from backend.db import utcnow
 from backend.errors import NotFound, ValidationFailed, error
 from backend.extensions import db
 from backend.feedback import figures
 from backend.feedback.models import Certificate
-from backend.feedback.periods import TZ
 from backend.orgs.models import Community
 from backend.reports.models import APPROVED, MemberReport
 from backend.reports.roster import mask_phone

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import os
 
+from backend.clock import TZ
 from backend.errors import ServiceUnavailable
 from backend.feedback.models import Certificate
-from backend.feedback.periods import TZ
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # Debian fonts-wqy-microhei

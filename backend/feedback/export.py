@@ -5,13 +5,14 @@ from sqlalchemy import func, select
 
 from backend.auth import policy
 from backend.auth.models import User
+from backend.clock import TZ
 from backend.db import utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
 from backend.feedback import exportjobs, figures
 from backend.feedback.consents import UNIT_FEEDBACK
 from backend.feedback.models import Consent, ExportJob
-from backend.feedback.periods import TZ, check_quarter, quarter_bounds
+from backend.feedback.periods import check_quarter, quarter_bounds
 from backend.feedback.unit_feedback import STATUS_LABELS, attach_figures, member_users, members
 from backend.orgs.models import Street, Unit
 

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
+from backend.clock import TZ
 from backend.errors import ValidationFailed
 
-TZ = ZoneInfo("Asia/Shanghai")
 QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 QUARTER_ERROR = "格式应为 2026-Q4（年份-季度）"
 

@@ -2,21 +2,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
 from backend.audit.services import record
 from backend.auth.models import User
 from backend.auth.policy import require_admin
+from backend.clock import TZ
 from backend.db import utcnow
 from backend.errors import InvalidState, NotFound
 from backend.extensions import db
 from backend.notifications.models import KINDS, Notification, NotificationAttempt
 from backend.notifications.sender import retry_failed, schedule, schedule_many
-
-
-TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _local(data: dict) -> dict:

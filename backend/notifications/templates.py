@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Callable
-from zoneinfo import ZoneInfo
 
-TZ = ZoneInfo("Asia/Shanghai")
+from backend.clock import TZ
+
 
 # WeChat's limits per value type (characters)
 LIMITS = {"thing": 20, "name": 10, "phrase": 5, "character_string": 32, "number": 32, "letter": 32,

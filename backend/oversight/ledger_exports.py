@@ -15,12 +15,13 @@ from sqlalchemy import func, select
 
 from backend.auth import policy
 from backend.auth.models import User
+from backend.clock import TZ
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
 from backend.feedback import exportjobs
 from backend.feedback.models import ExportJob
 from backend.orgs.models import Community, Street
-from backend.oversight.ledger_sheets import SHEETS, TZ
+from backend.oversight.ledger_sheets import SHEETS
 from backend.oversight.sqltime import period_bounds
 
 KINDS = tuple(SHEETS)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 
 from backend.attendance.models import Attendance
 from backend.auth.models import User
+from backend.clock import TZ
 from backend.orgs.models import Community, Grid, Unit
 from backend.oversight.sqltime import dialect
 from backend.partywork.common import mask_address, mask_phone
@@ -24,7 +25,6 @@ from backend.reports.models import APPROVED, MemberReport
 from backend.tasks.models import Task
 from backend.timebank.models import Account, Transfer
 
-TZ = ZoneInfo("Asia/Shanghai")
 STATUS = {"pending": "待审核", "approved": "已通过", "rejected": "已驳回", "closed": "已关闭",
           "open": "进行中", "cancelled": "已取消", "checked_in": "已签到", "checked_out": "已签退",
           "absent": "缺勤", "expected": "缺席", "present": "出席", "leave": "请假"}

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from backend.attendance.models import Attendance
 from backend.auth.models import RoleGrant, User
 from backend.auth.services import roles_of
+from backend.clock import TZ
 from backend.db import utcnow
 from backend.extensions import db
 from backend.feedback.consents import consent_history, my_consents
@@ -26,8 +26,6 @@ from backend.tasks.models import Task, TaskClaim
 from backend.timebank.service import statement_item, statement_query, wallet_summary
 from backend.timebank.models import Transfer
 from backend.wishes.models import Wish, WishEvent
-
-TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _v(value):

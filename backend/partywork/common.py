@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from backend.auth.models import RoleGrant
+from backend.clock import TZ
 from backend.errors import ValidationFailed, error
 from backend.extensions import db
 
-TZ = ZoneInfo("Asia/Shanghai")
 HONOR_POINTS_PER_HOUR = 10
 MAX_MINUTES = 24 * 60
 

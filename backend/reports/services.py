@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import calendar
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +14,7 @@ from backend.audit.services import record
 from backend.auth import policy
 from backend.auth.models import User
 from backend.auth.services import grant_role, revoke_role
+from backend.clock import TZ
 from backend.db import utcnow
 from backend.errors import InvalidState, NotFound, ValidationFailed, error
 from backend.extensions import db
@@ -27,7 +27,6 @@ from backend.reports.models import (
 from backend.reports.units import unit_reported_to  # noqa: F401  (re-exported for other domains)
 
 AlreadyReported = error(409, "ALREADY_REPORTED", "您已有进行中的报到，请勿重复提交")
-TZ = ZoneInfo("Asia/Shanghai")
 
 
 def months_before(when: datetime, months: int) -> datetime:

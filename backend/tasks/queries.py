@@ -4,17 +4,16 @@ from __future__ import annotations
 import base64
 import json
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 
+from backend.clock import TZ
 from backend.db import utcnow
 from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.tasks.models import CLAIM_ACTIVE, TASK_CANCELLED, Task, TaskClaim
 
-TZ = ZoneInfo("Asia/Shanghai")
 STATUSES = ("open", "ended", "cancelled", "all")
 RECOMMEND_POOL = 500  # open tasks considered for one recommendation list
 

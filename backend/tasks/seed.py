@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from backend.clock import TZ
 from backend.db import utcnow
 from backend.extensions import db
 from backend.tasks import services
 from backend.tasks.models import Task, TaskClaim
 
-TZ = ZoneInfo("Asia/Shanghai")
 CENTER = (30.5928, 114.3055)
 
 # (days ahead, local start hour, hours, title, category, place, dlat, dlng, capacity, points/h, skills)

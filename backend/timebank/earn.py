@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.clock import TZ
 from backend.db import utcnow
 from backend.timebank.accounts import add_to_accounts, community_accounts, ensure_wallets, lock_account_rows
 from backend.timebank.bulk import among, insert_transfers
 from backend.timebank.chain import transfer_hash
 from backend.timebank.idempotency import fingerprint
 from backend.timebank.models import TimebankPolicy, Transfer
-
-TZ = ZoneInfo("Asia/Shanghai")
 
 
 def earn_key(ref_type: str, ref_id) -> str:

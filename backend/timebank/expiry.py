@@ -7,17 +7,15 @@ community's expiry account with kind "expire". Running again moves nothing twice
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from backend.clock import TZ
 from backend.timebank.accounts import community_accounts, lock_account_rows
 from backend.timebank.chain import lock_key
 from backend.timebank.models import ISSUANCE, WALLET, Account, TimebankPolicy, Transfer
 from backend.timebank.service import transfer
-
-TZ = ZoneInfo("Asia/Shanghai")
 
 
 def months_before(now: datetime, months: int) -> datetime:

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from backend.auth.models import User
+from backend.clock import TZ
 from backend.errors import ValidationFailed
 from backend.timebank.models import ISSUANCE, Account, Transfer
 
-TZ = ZoneInfo("Asia/Shanghai")
 PERIOD = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$")
 
 

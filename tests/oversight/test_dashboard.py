@@ -54,7 +54,6 @@ def test_quiet_count_agrees_with_partywork(city, built):
     from backend.partywork.figures import quiet_count
     from backend.oversight import figures
     from backend.reports.services import months_before
-    from backend.partywork.common import TZ  # noqa: F401
 
     with time_machine.travel(NOW, tick=False):
         now = NOW.astimezone(world.timezone.utc)

@@ -121,7 +121,7 @@ def test_donation_reversal_is_for_admins(client, city, login, tb):
 def test_leaderboard_endpoint(client, city, login, tb):
     tb.give(city.c1.id, city.member.id, 10)
     tb.give(city.c1.id, city.member2.id, 30)
-    from backend.timebank.leaderboard import TZ
+    from backend.clock import TZ
     from datetime import datetime
 
     period = datetime.now(TZ).strftime("%Y-%m")
