@@ -152,6 +152,16 @@ def test_admin_checks_the_ledger_and_reads_the_audit_log(phone, city, reported_m
     assert f"操作人 {city.staff1.id}" in row.inner_text() and "approved" in row.inner_text()
     assert page.locator("[data-test=audit-row]").count() == 1
     assert "没有推送失败的消息" in page.inner_text("[data-test=no-failed]")
+    page.fill("[data-test=message-user]", str(city.resident.id))
+    page.fill("[data-test=message-text]", "请尽快到社区报到")
+    page.click("[data-test=message-send]")
+    sent = page.wait_for_selector("[data-test=message-send] ~ div [data-test=success]").inner_text()
+    assert sent.startswith(f"已发给用户 {city.resident.id}")
+    from backend.notifications.models import Notification
+
+    db.session.expire_all()
+    n = db.session.query(Notification).filter_by(user_id=city.resident.id).one()
+    assert (n.kind, n.data) == ("report_reminder", {"message": "请尽快到社区报到"})
     p.shot("admin")
 
 

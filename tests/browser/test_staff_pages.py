@@ -109,6 +109,17 @@ def test_staff_rate_a_member_for_the_quarter_and_export_the_member_roll(phone, c
     db.session.expire_all()
     saved = db.session.query(Evaluation).filter_by(user_id=city.member.id, period=period).one()
     assert (saved.rating, saved.comment) == ("优秀", "积极参加志愿服务")
+    assert item.locator("[data-test=rating-history-toggle]").count() == 0  # one version: no history yet
+    item.locator("[data-test=rating]").select_option("合格")
+    item.locator("[data-test=rating-save]").click()
+    page.wait_for_selector("[data-test=member-rating]:has-text('张卫国') [data-test=success]:has-text('合格')")
+    p.go("#/staff/evaluations")
+    item = page.locator("[data-test=member-rating]", has_text="张卫国")
+    item.locator("[data-test=rating-history-toggle]").click()
+    versions = item.locator("[data-test=rating-version]")
+    versions.nth(1).wait_for()
+    assert versions.nth(0).inner_text().startswith("优秀（积极参加志愿服务）")
+    assert versions.nth(1).inner_text().startswith("合格") and f"操作人 {city.staff1.id}" in versions.nth(1).inner_text()
     p.shot("evaluations")
 
     p.go("#/staff/exports")

@@ -1,7 +1,7 @@
 // Platform admin: check the ledger, read the audit log of staff actions, retry messages WeChat
 // did not take.
 import { get, me, post } from "./api.js";
-import { busy, field, fmtTime, h, ok, route, section } from "./core.js";
+import { busy, field, fmtTime, h, num, ok, route, say, section } from "./core.js";
 import { KIND, SENT } from "./mine.js";
 
 
@@ -52,8 +52,26 @@ function notificationsCard() {
   return h("div", { class: "card" }, h("h2", {}, "推送失败的消息"), box);
 }
 
+// One reminder to one person (their 用户编号 is on their 我的 page), as a 报到提醒 subscribe message.
+function messageCard() {
+  const who = h("input", { name: "user_id", type: "number", min: 1, placeholder: "用户编号", test: "message-user" });
+  const text = h("input", { name: "message", maxlength: 20, placeholder: "提醒内容，例如：请尽快到社区报到", test: "message-text" });
+  const out = h("div");
+  const submit = h("button", { type: "submit", class: "block", test: "message-send" }, "发送提醒");
+  const form = h("form", { onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      if (!num(who)) throw say("请填写用户编号");
+      const n = await post("/admin/notifications", { user_id: num(who), kind: "report_reminder",
+        data: text.value.trim() ? { message: text.value.trim() } : {} });
+      out.replaceChildren(ok(`已发给用户 ${n.user_id}：${SENT[n.status] || n.status}`));
+    }, form);
+  } }, field("用户编号", who), field("内容", text), submit, out);
+  return h("div", { class: "card" }, h("h2", {}, "发送报到提醒"), form);
+}
+
 route("/admin", "系统管理", async (view) => {
   const user = await me();
   if (!(user.roles || []).some((r) => r.role === "admin")) throw new Error("您不是平台管理员");
-  view.append(verifyCard(), auditCard(), notificationsCard());
+  view.append(verifyCard(), auditCard(), notificationsCard(), messageCard());
 }, { back: true, name: "admin" });

@@ -1,7 +1,7 @@
 // Staff's records: the quarter's ratings of the community's members (they go back to the
 // members' units with their figures), the 台账 exports, and the time bank's rules.
 import { api, get, post } from "./api.js";
-import { badge, busy, field, h, later, num, ok, route, section } from "./core.js";
+import { badge, busy, field, fmtTime, h, later, num, ok, route, section } from "./core.js";
 import { ledgerExport, quarterLabel, quarters } from "./jobs.js";
 import { approvedMembers } from "./partywork.js";
 import { staffCommunity } from "./staff.js";
@@ -22,7 +22,21 @@ function ratingItem(cid, period, m, current) {
   return h("li", { test: "member-rating", "data-user": m.id },
     h("h3", {}, m.name, " ", current ? badge(current.rating) : h("span", { class: "badge warn" }, "未评价"),
       locked ? h("span", { class: "badge grey" }, "已反馈单位，不可修改") : null),
-    locked ? null : h("div", { class: "row" }, rating, comment, save), out);
+    locked ? null : h("div", { class: "row" }, rating, comment, save),
+    current && current.version > 1 ? history(current) : null, out);
+}
+
+// Every version of a rating that was changed, oldest first, shown on demand: who set what, when.
+function history(current) {
+  const box = h("div", { test: "rating-history", hidden: true });
+  const toggle = h("button", { class: "small ghost", test: "rating-history-toggle", onclick: async () => {
+    if (!box.hidden) { box.hidden = true; return; }
+    box.hidden = false;
+    await section(box, async () => h("ol", { class: "muted" }, (await get(`/evaluations/${current.id}/history`)).items.map((v) =>
+      h("li", { test: "rating-version" }, `${v.rating}${v.comment ? "（" + v.comment + "）" : ""} · ${fmtTime(v.at)}`,
+        v.actor_id != null ? ` · 操作人 ${v.actor_id}` : ""))));
+  } }, `修改记录（${current.version} 版）`);
+  return h("div", {}, toggle, box);
 }
 
 route("/staff/evaluations", "党员评价", async (view) => {
