@@ -65,9 +65,15 @@ def ping_after_idle(engine: Engine, idle_seconds: float) -> None:
     where connections go straight back into use. Connections that are busy are alive; one
     that waited (a quiet night, a worker between jobs) may have been cut by a restart or an
     idle timeout, and is replaced here before anyone uses it. A connection that dies while
-    busy fails its statement instead: see `retry_first_statement`, and the 503 mapping."""
+    busy fails its statement instead: see `retry_first_statement`, and the 503 mapping; an error
+    saying the server ended the session counts as a dropped connection (`server_ended_session`)."""
     if engine.dialect.name == "sqlite":
         return  # a file, not a server: nothing to lose
+
+    @event.listens_for(engine, "handle_error")
+    def _ended_is_dropped(ctx):
+        if server_ended_session(ctx.original_exception):
+            ctx.is_disconnect = True  # SQLAlchemy then invalidates it and every older pooled one
 
     @event.listens_for(engine, "checkin")
     def _idle_from(dbapi_conn, record):
@@ -81,9 +87,23 @@ def ping_after_idle(engine: Engine, idle_seconds: float) -> None:
         try:
             engine.dialect.do_ping(dbapi_conn)  # psycopg: in autocommit, so no BEGIN is left open
         except engine.dialect.loaded_dbapi.Error as exc:
-            if engine.dialect.is_disconnect(exc, dbapi_conn, None):
+            if engine.dialect.is_disconnect(exc, dbapi_conn, None) or server_ended_session(exc):
                 raise DisconnectionError() from exc  # the pool replaces it and checks out again
             raise
+
+
+# SQLSTATEs of a session the server ended or cannot hold: a connection exception (class 08), or an
+# operator's intervention (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now).
+_ENDED = ("08", "57P01", "57P02", "57P03")
+
+
+def server_ended_session(exc: BaseException | None) -> bool:
+    """Whether a driver error says the server ended this connection's session. psycopg marks the
+    connection broken only once it has seen the socket close, which may come after it read the
+    FATAL error: SQLAlchemy's own check (connection closed or broken) then misses a connection
+    killed by pg_terminate_backend or a restart, and the request failed instead of being retried."""
+    state = getattr(exc, "sqlstate", None)
+    return bool(state) and state.startswith(_ENDED)
 
 
 def retry_first_statement(session: Session, run: Callable[[], T]) -> T:

@@ -173,6 +173,34 @@ def test_the_first_statement_is_retried_once_on_a_fresh_connection():
         db.engine.dispose()  # the app's pooled connections were killed too: not the next test's problem
 
 
+def test_what_counts_as_a_session_the_server_ended():
+    from backend.db import server_ended_session
+
+    for state in ("57P01", "57P02", "57P03", "08006", "08003"):
+        assert server_ended_session(psycopg.errors.lookup(state)()), state
+    for exc in (psycopg.errors.UniqueViolation(), psycopg.errors.QueryCanceled(), ValueError(), None):
+        assert not server_ended_session(exc)
+
+
+@needs_pg
+def test_a_connection_the_server_ends_mid_statement_is_invalidated_every_time():
+    """pg_terminate_backend answers the statement with FATAL 57P01; whether psycopg has also seen
+    the socket close by then is a race, which left SQLAlchemy's own check (closed or broken) false
+    now and then: the request then failed (503) instead of being served on a fresh connection."""
+    engine = create_engine(db.engine.url, pool_size=1, max_overflow=0)
+    ping_after_idle(engine, 3600)
+    try:
+        for _ in range(10):
+            with engine.connect() as conn:
+                with pytest.raises(DBAPIError) as err:
+                    conn.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+                assert err.value.connection_invalidated
+            with engine.connect() as conn:  # the pool's next connection is a live one
+                assert conn.execute(text("SELECT 4")).scalar() == 4
+    finally:
+        engine.dispose()
+
+
 # --- the login check inside the handler's own statement (a scan, a donation: auth.callers.Claimed)
 
 
