@@ -168,8 +168,8 @@ def revoke_grant(actor: User, grant_id: int) -> bool:
     grant = db.session.get(RoleGrant, grant_id, with_for_update=True, populate_existing=True)
     if grant is None:
         raise NotFound("角色不存在")
-    column = ROLE_SCOPE.get(grant.role)
-    if not may_grant(actor, grant.role, {column: getattr(grant, column)} if column else {}):
+    scope = {k: v for k, v in grant.as_dict().items() if k != "role"}
+    if not may_grant(actor, grant.role, scope):
         raise Forbidden("无权撤销该角色")
     if grant.role not in MANAGED:
         raise InvalidState("党员身份随双报到变更，不在此撤销")
@@ -177,11 +177,7 @@ def revoke_grant(actor: User, grant_id: int) -> bool:
         raise Forbidden("不能撤销自己的角色，请由其他管理员操作")
     if grant.revoked_at is not None:
         return False
-    grant.revoked_at = utcnow()
-    db.session.flush()
-    user = db.session.get(User, grant.user_id)
-    if user is not None:
-        db.session.expire(user, ["roles"])
+    revoke_role(grant.user_id, grant.role, **scope)  # this grant: an identical live one is never made twice
     _audit(actor, "role.revoke", grant, before={"user_id": grant.user_id, **grant.as_dict()},
            after={"revoked_at": grant.revoked_at})
     return True
